@@ -1,0 +1,34 @@
+"""A faithful OCI registry that fails on command, and records every request it gets.
+
+with FakeUpstream(auth="token", users={"alice": "secret"}) as upstream:
+    image = upstream.add_image("team/app", "v1", layers=[4096, 1 << 20], platforms=["linux/amd64"])
+    upstream.add_fault("503", Match(kind="manifest", repository="team/app"), times=2)
+    upstream.set_outage("refused")
+    upstream.journal()
+"""
+
+from fake_upstream._config import UpstreamConfig, load_config
+from fake_upstream._faults import FAULT_NAMES, KINDS, Fault, FaultError, Match
+from fake_upstream._journal import JournalEntry
+from fake_upstream._listener import OUTAGES, Outage
+from fake_upstream._model import Image, LayerInfo, PlatformInfo
+from fake_upstream._quota import QuotaConfig
+from fake_upstream._server import FakeUpstream
+
+__all__ = [
+    "FAULT_NAMES",
+    "KINDS",
+    "OUTAGES",
+    "FakeUpstream",
+    "Fault",
+    "FaultError",
+    "Image",
+    "JournalEntry",
+    "LayerInfo",
+    "Match",
+    "Outage",
+    "PlatformInfo",
+    "QuotaConfig",
+    "UpstreamConfig",
+    "load_config",
+]

@@ -1,0 +1,149 @@
+"""A fake upstream declared in TOML: server options, users, images and faults armed at start."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from fake_upstream._faults import Fault, FaultError
+from fake_upstream._listener import OUTAGES
+from fake_upstream._quota import QuotaConfig
+
+if TYPE_CHECKING:
+    from fake_upstream._server import FakeUpstream
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message says which key and why."""
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    repository: str
+    tag: str = "latest"
+    tags: tuple[str, ...] = ()
+    layers: tuple[int, ...] = (2048,)
+    media_type: Literal["oci", "docker"] = "oci"
+    platforms: tuple[str, ...] = ()
+    gzip: bool = True
+    seed: int | None = None
+
+
+DEMO_IMAGES = (
+    ImageSpec(
+        "library/alpine",
+        "3.20",
+        tags=("latest",),
+        layers=(3_400_000,),
+        platforms=("linux/amd64", "linux/arm64/v8", "linux/arm/v7"),
+    ),
+    ImageSpec(
+        "library/busybox",
+        "1.36",
+        tags=("latest",),
+        layers=(900_000,),
+        media_type="docker",
+        platforms=("linux/amd64", "linux/arm64/v8"),
+    ),
+    ImageSpec("team/app", "v1.0", layers=(2_000_000, 400_000, 20_000), media_type="docker"),
+    ImageSpec("team/app", "v1.1", layers=(2_000_000, 410_000, 21_000), media_type="docker"),
+    ImageSpec("team/app", "v2.0", tags=("latest",), layers=(2_100_000, 420_000, 22_000), media_type="docker"),
+)
+
+
+@dataclass(frozen=True)
+class UpstreamConfig:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    control_port: int = 5001
+    auth: Literal["none", "basic", "token"] = "none"
+    users: Mapping[str, str] = field(default_factory=dict)
+    token_ttl: float = 300.0
+    control_token: str | None = None
+    quota: QuotaConfig | None = None
+    strict_accept: bool = False
+    seed: int = 0
+    demo: bool = False
+    images: tuple[ImageSpec, ...] = ()
+    faults: tuple[Fault, ...] = ()
+    outage: str = "none"
+
+    def build(self) -> FakeUpstream:
+        from fake_upstream._server import FakeUpstream
+
+        return FakeUpstream(
+            host=self.host,
+            port=self.port,
+            control_port=self.control_port,
+            auth=self.auth,
+            users=self.users,
+            token_ttl=self.token_ttl,
+            quota=self.quota,
+            control_token=self.control_token,
+            strict_accept=self.strict_accept,
+            seed=self.seed,
+        )
+
+    def populate(self, upstream: FakeUpstream) -> None:
+        """Add the declared (and demo) images and arm the declared faults."""
+        for spec in (*(DEMO_IMAGES if self.demo else ()), *self.images):
+            image = upstream.add_image(
+                spec.repository,
+                spec.tag,
+                layers=spec.layers,
+                media_type=spec.media_type,
+                platforms=spec.platforms or None,
+                gzip=spec.gzip,
+                seed=spec.seed,
+            )
+            for alias in spec.tags:
+                upstream.tag(spec.repository, alias, image.digest)
+        for fault in self.faults:
+            upstream.add_fault(fault)
+
+
+def load_config(path: str | Path, **overrides: Any) -> UpstreamConfig:
+    try:
+        document = tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    return parse_config(document, source=str(path), **overrides)
+
+
+def parse_config(document: dict[str, Any], *, source: str = "config", **overrides: Any) -> UpstreamConfig:
+    known = {f.name for f in fields(UpstreamConfig)}
+    unknown = set(document) - known
+    if unknown:
+        raise ConfigError(f"{source}: unknown keys {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+    values = dict(document)
+    try:
+        if "quota" in values:
+            values["quota"] = QuotaConfig(**values["quota"])
+        if "images" in values:
+            values["images"] = tuple(_image(spec) for spec in values["images"])
+        if "faults" in values:
+            values["faults"] = tuple(Fault.from_dict(spec) for spec in values["faults"])
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        config = UpstreamConfig(**values)
+    except (TypeError, FaultError, ValueError) as error:
+        raise ConfigError(f"{source}: {error}") from None
+    if config.auth not in ("none", "basic", "token"):
+        raise ConfigError(f"{source}: auth must be none, basic or token")
+    if config.outage not in OUTAGES:
+        raise ConfigError(f"{source}: outage must be one of {', '.join(OUTAGES)}")
+    return config
+
+
+def _image(spec: Any) -> ImageSpec:
+    if not isinstance(spec, dict) or "repository" not in spec:
+        raise ConfigError("each [[images]] needs a repository")
+    values = dict(spec)
+    for key in ("tags", "layers", "platforms"):
+        if key in values:
+            values[key] = tuple(values[key])
+    return ImageSpec(**values)

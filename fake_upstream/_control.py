@@ -1,0 +1,217 @@
+"""The control API (`/_control/…`): the Python API over HTTP, on its own port so outages cannot reach it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import json
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from fake_upstream._errors import RegistryError
+from fake_upstream._faults import Fault, FaultError
+from fake_upstream._listener import OUTAGES
+
+if TYPE_CHECKING:
+    from fake_upstream._server import FakeUpstream
+
+_MAX_JSON = 1 << 20
+
+
+class ControlError(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ControlApp:
+    def __init__(self, upstream: FakeUpstream, token: str | None) -> None:
+        self.upstream = upstream
+        self.token = token
+        self.app = Starlette(
+            routes=[
+                Route("/_control/", self.info, methods=["GET"]),
+                Route("/_control/images", self.add_image, methods=["POST"]),
+                Route("/_control/manifests", self.add_manifest, methods=["POST"]),
+                Route("/_control/blobs", self.add_blob, methods=["POST"]),
+                Route("/_control/repositories/{name:path}/tags/{tag}", self.tag, methods=["PUT", "DELETE"]),
+                Route("/_control/repositories/{name:path}", self.delete_repository, methods=["DELETE"]),
+                Route("/_control/faults", self.faults, methods=["GET", "POST", "DELETE"]),
+                Route("/_control/faults/{fault_id}", self.delete_fault, methods=["DELETE"]),
+                Route("/_control/outage", self.outage, methods=["GET", "POST"]),
+                Route("/_control/journal", self.journal, methods=["GET", "DELETE"]),
+                Route("/_control/quota", self.quota, methods=["GET"]),
+                Route("/_control/reset", self.reset, methods=["POST"]),
+            ],
+            exception_handlers={
+                ControlError: _control_error,
+                FaultError: _bad_request,
+                ValueError: _bad_request,
+                KeyError: _bad_request,
+                TypeError: _bad_request,
+                RegistryError: _registry_error,
+            },
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        denied = self._deny(scope)
+        if denied is not None:
+            await denied(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _deny(self, scope: Scope) -> Response | None:
+        headers = dict(scope.get("headers", []))
+        if self.token is not None:
+            sent = headers.get(b"authorization", b"").decode("latin-1")
+            if not secrets.compare_digest(sent, f"Bearer {self.token}"):
+                return JSONResponse({"error": "send the control token as 'Authorization: Bearer …'"}, 401)
+            return None
+        client = (scope.get("client") or ("",))[0]
+        try:
+            loopback = ipaddress.ip_address(client).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            return JSONResponse({"error": "the control API answers loopback clients only without --control-token"}, 403)
+        return None
+
+    async def info(self, request: Request) -> Response:
+        return JSONResponse(
+            {"registry": self.upstream.url, "control": self.upstream.control_url, "outage": self.upstream.outage}
+        )
+
+    async def add_image(self, request: Request) -> Response:
+        body = await _json(request, {"repository", "tag", "layers", "media_type", "platforms", "gzip", "seed"})
+        image = self.upstream.add_image(
+            _str(body, "repository"),
+            body.get("tag", "latest"),
+            layers=_int_list(body.get("layers", [2048])),
+            media_type=body.get("media_type", "oci"),
+            platforms=body.get("platforms"),
+            gzip=bool(body.get("gzip", True)),
+            seed=body.get("seed"),
+        )
+        return JSONResponse(image.to_dict(), status_code=201)
+
+    async def add_manifest(self, request: Request) -> Response:
+        body = await _json(request, {"repository", "reference", "media_type", "body"})
+        manifest = _str(body, "body").encode()
+        digest = self.upstream.add_manifest(
+            _str(body, "repository"), _str(body, "reference"), manifest, _str(body, "media_type")
+        )
+        return JSONResponse({"digest": digest}, status_code=201)
+
+    async def add_blob(self, request: Request) -> Response:
+        body = await _json(request, {"repository", "data_base64", "media_type"})
+        try:
+            data = base64.b64decode(_str(body, "data_base64"), validate=True)
+        except binascii.Error:
+            raise ControlError("data_base64 is not base64") from None
+        digest = self.upstream.add_blob(
+            _str(body, "repository"), data, body.get("media_type", "application/octet-stream")
+        )
+        return JSONResponse({"digest": digest}, status_code=201)
+
+    async def tag(self, request: Request) -> Response:
+        name, tag = request.path_params["name"], request.path_params["tag"]
+        if request.method == "PUT":
+            self.upstream.tag(name, tag, _str(await _json(request, {"digest"}), "digest"))
+        else:
+            self.upstream.delete_tag(name, tag)
+        return Response(status_code=204)
+
+    async def delete_repository(self, request: Request) -> Response:
+        self.upstream.delete_repository(request.path_params["name"])
+        return Response(status_code=204)
+
+    async def faults(self, request: Request) -> Response:
+        if request.method == "GET":
+            return JSONResponse([{"id": fid, **fault.to_dict()} for fid, fault in self.upstream.faults()])
+        if request.method == "DELETE":
+            self.upstream.clear_faults()
+            return Response(status_code=204)
+        fault = Fault.from_dict(await _json(request, None))
+        return JSONResponse({"id": self.upstream.add_fault(fault)}, status_code=201)
+
+    async def delete_fault(self, request: Request) -> Response:
+        if not self.upstream.clear_faults(request.path_params["fault_id"]):
+            raise ControlError("no such fault", 404)
+        return Response(status_code=204)
+
+    async def outage(self, request: Request) -> Response:
+        if request.method == "POST":
+            mode = (await _json(request, {"mode"})).get("mode")
+            if mode not in OUTAGES:
+                raise ControlError(f"mode must be one of {', '.join(OUTAGES)}")
+            await self.upstream.set_outage_async(mode)
+        return JSONResponse({"mode": self.upstream.outage})
+
+    async def journal(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.upstream.clear_journal()
+            return Response(status_code=204)
+        raw_since = request.query_params.get("since")
+        try:
+            since = float(raw_since) if raw_since is not None else None
+        except ValueError:
+            raise ControlError("since must be a UNIX time in seconds") from None
+        return JSONResponse([entry.to_dict() for entry in self.upstream.journal(since)])
+
+    async def quota(self, request: Request) -> Response:
+        return JSONResponse(self.upstream.quota_usage())
+
+    async def reset(self, request: Request) -> Response:
+        await self.upstream.reset_async()
+        return Response(status_code=204)
+
+
+async def _control_error(request: Request, error: Exception) -> Response:
+    status = error.status if isinstance(error, ControlError) else 400
+    return JSONResponse({"error": str(error)}, status_code=status)
+
+
+async def _bad_request(request: Request, error: Exception) -> Response:
+    return JSONResponse({"error": str(error).strip("'\"")}, status_code=400)
+
+
+async def _registry_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RegistryError)
+    return JSONResponse({"error": error.message, "code": error.code.value}, status_code=error.status)
+
+
+async def _json(request: Request, allowed: set[str] | None) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > _MAX_JSON:
+        raise ControlError("request body too large", 413)
+    try:
+        body = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ControlError(f"invalid JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise ControlError("expected a JSON object")
+    if allowed is not None and set(body) - allowed:
+        raise ControlError(f"unknown fields: {', '.join(sorted(set(body) - allowed))}")
+    return body
+
+
+def _str(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value:
+        raise ControlError(f"{key} must be a non-empty string")
+    return value
+
+
+def _int_list(value: Any) -> list[int]:
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise ControlError("layers must be a list of sizes in bytes")
+    return value

@@ -1,0 +1,142 @@
+"""How each fault acts on a request: an error answer, a broken connection, or a damaged body."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Protocol
+
+from starlette.types import Message, Receive, Send
+
+from fake_upstream._errors import RegistryError
+from fake_upstream._faults import Fault, RequestInfo
+from oci_wire import ErrorCode
+
+RETRY_AFTER = "30"
+_NOT_FOUND = {"manifest": ErrorCode.MANIFEST_UNKNOWN, "blob": ErrorCode.BLOB_UNKNOWN}
+_STATUS_CODES = {
+    "401": ErrorCode.UNAUTHORIZED,
+    "403": ErrorCode.DENIED,
+    "429": ErrorCode.TOOMANYREQUESTS,
+    "500": ErrorCode.UNKNOWN,
+    "502": ErrorCode.UNKNOWN,
+    "503": ErrorCode.UNAVAILABLE,
+    "504": ErrorCode.UNKNOWN,
+}
+_MESSAGES = {
+    "401": "authentication required",
+    "403": "requested access to the resource is denied",
+    "429": "You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: "
+    "https://www.docker.com/increase-rate-limits",
+    "500": "internal server error",
+    "502": "bad gateway",
+    "503": "service unavailable",
+    "504": "gateway timeout",
+}
+
+
+class ConnectionControl(Protocol):
+    """What the listener lets a request do to its own connection."""
+
+    def reset(self, peer: tuple[str, int]) -> None: ...
+
+    def close(self, peer: tuple[str, int]) -> None: ...
+
+
+class Cut(Exception):
+    """Raised through the response to stop sending a body the fault has cut short."""
+
+
+def error_for(fault: Fault, request: RequestInfo, challenge: str) -> RegistryError:
+    """The answer of a status fault, `token-fail`, or the GET of `head-ok-get-fail`."""
+    name = fault.fault
+    if name == "404":
+        code = _NOT_FOUND.get(request.kind, ErrorCode.NAME_UNKNOWN)
+        return RegistryError(code, f"{request.kind} unknown (injected)")
+    if name in ("token-fail", "head-ok-get-fail"):
+        status = fault.status or 500
+        return RegistryError(ErrorCode.UNKNOWN, f"{name} (injected)", status=status)
+    headers = {}
+    if name == "401":
+        headers["WWW-Authenticate"] = challenge
+    if name in ("429", "503"):
+        headers["Retry-After"] = RETRY_AFTER
+    return RegistryError(_STATUS_CODES[name], _MESSAGES[name], status=int(name), headers=headers)
+
+
+class BlackholeGate:
+    """Holds black-holed requests until released (fault cleared, reset, shutdown) or their client leaves."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+
+    async def hold(self, receive: Receive) -> None:
+        loop = asyncio.get_running_loop()
+        released: asyncio.Future[None] = loop.create_future()
+        entry = (loop, released)
+        with self._lock:
+            self._waiting.add(entry)
+        left = asyncio.ensure_future(wait_disconnect(receive))
+        try:
+            await asyncio.wait([released, left], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            left.cancel()
+            with self._lock:
+                self._waiting.discard(entry)
+
+    def release(self) -> None:
+        with self._lock:
+            waiting = list(self._waiting)
+        for loop, future in waiting:
+            loop.call_soon_threadsafe(_settle, future)
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+async def wait_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def damage_body(fault: Fault, send: Send, control: ConnectionControl, peer: tuple[str, int]) -> Send:
+    """A `send` that truncates, corrupts or slows the response body as the fault says."""
+    state = {"length": 0, "sent": 0}
+
+    async def damaged(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            for key, value in message.get("headers", []):
+                if key.lower() == b"content-length":
+                    state["length"] = int(value)
+            await send(message)
+            return
+        body: bytes = message.get("body", b"")
+        offset = state["sent"]
+        state["sent"] += len(body)
+        target = fault.after_bytes if fault.after_bytes is not None else state["length"] // 2
+        if fault.fault == "truncate" and state["sent"] > target:
+            if target > offset:
+                await send({"type": "http.response.body", "body": body[: target - offset], "more_body": True})
+            control.close(peer)
+            raise Cut
+        if fault.fault == "corrupt" and offset <= target < offset + len(body):
+            flipped = bytearray(body)
+            flipped[target - offset] ^= 0xFF
+            body = bytes(flipped)
+        if fault.fault == "slow" and body:
+            await _dribble(body, fault.rate or 1, send)
+            body = b""
+        await send({**message, "body": body})
+
+    return damaged
+
+
+async def _dribble(body: bytes, rate: int, send: Send) -> None:
+    """Send `body` at `rate` bytes per second, in tenth-of-a-second slices."""
+    step = max(1, rate // 10)
+    for offset in range(0, len(body), step):
+        await send({"type": "http.response.body", "body": body[offset : offset + step], "more_body": True})
+        await asyncio.sleep(step / rate)

@@ -1,0 +1,193 @@
+"""The registry's ASGI application: journal, faults, auth and quota around the distribution API."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
+
+from fake_upstream import _pull, _push
+from fake_upstream._auth import Authenticator, Identity
+from fake_upstream._errors import RegistryError
+from fake_upstream._faults import STATUS_FAULTS, Fault, FaultTable, RequestInfo
+from fake_upstream._inject import BlackholeGate, ConnectionControl, Cut, damage_body, error_for, wait_disconnect
+from fake_upstream._journal import Journal, JournalEntry
+from fake_upstream._quota import Quota
+from fake_upstream._responses import json_response
+from fake_upstream._routes import classify
+from fake_upstream._store import Store
+from oci_wire import ErrorCode
+
+_PUSH_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass
+class RegistryParts:
+    store: Store
+    faults: FaultTable
+    journal: Journal
+    auth: Authenticator
+    quota: Quota
+    gate: BlackholeGate
+    strict_accept: bool = False
+
+
+class RegistryApp:
+    def __init__(self, parts: RegistryParts, connections: ConnectionControl) -> None:
+        self.parts = parts
+        self.connections = connections
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        info = classify(scope["method"], scope["path"])
+        peer = scope.get("client") or ("unknown", 0)
+        identity = self.parts.auth.identify(request.headers.get("authorization"), peer[0])
+        query = scope.get("query_string", b"").decode("latin-1")
+        entry = JournalEntry(
+            time=time.time(),
+            method=info.method,
+            path=scope["path"] + (f"?{query}" if query else ""),
+            kind=info.kind,
+            repository=info.repository,
+            reference=info.reference,
+            status=0,
+            bytes=0,
+            auth=identity.kind,
+            client=identity.name,
+            range=request.headers.get("range"),
+            complete=False,
+        )
+        fault = self.parts.faults.fire(info)
+        entry.fault = fault.fault if fault else None
+        self.parts.journal.record(entry)
+
+        async def recorded(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry.status = message["status"]
+            else:
+                entry.bytes += len(message.get("body", b""))
+                entry.complete = not message.get("more_body", False)
+            await send(message)
+
+        await self._handle(request, info, identity, fault, peer, recorded)
+
+    async def _handle(
+        self,
+        request: Request,
+        info: RequestInfo,
+        identity: Identity,
+        fault: Fault | None,
+        peer: tuple[str, int],
+        send: Send,
+    ) -> None:
+        head = request.method == "HEAD"
+        if fault is not None and fault.fault == "reset":
+            self.connections.reset(peer)
+            await wait_disconnect(request.receive)
+            return
+        if fault is not None and fault.fault == "blackhole":
+            await self.parts.gate.hold(request.receive)
+            self.connections.close(peer)
+            return
+        if fault is not None and fault.fault in STATUS_FAULTS | {"token-fail", "head-ok-get-fail"}:
+            challenge = self.parts.auth.challenge_header(_realm(request), info.repository, "pull", None)
+            response: Response = error_for(fault, info, challenge).response(head=head)
+        else:
+            try:
+                response = await self._dispatch(request, info, identity)
+            except RegistryError as error:
+                response = error.response(head=head)
+        if fault is not None and fault.fault in ("truncate", "corrupt", "slow"):
+            send = damage_body(fault, send, self.connections, peer)
+        try:
+            await response(request.scope, request.receive, send)
+        except Cut:
+            await wait_disconnect(request.receive)
+
+    async def _dispatch(self, request: Request, info: RequestInfo, identity: Identity) -> Response:
+        store, method = self.parts.store, request.method
+        if info.kind == "token":
+            return await self._token(request, identity)
+        action = "push" if method in _PUSH_METHODS else "pull"
+        self.parts.auth.authorize(request.headers.get("authorization"), info.repository, action, _realm(request))
+        name, reference = info.repository or "", info.reference or ""
+        route = (info.kind, method)
+        if route in (("ping", "GET"), ("ping", "HEAD")):
+            return _pull.ping(request)
+        if route == ("catalog", "GET"):
+            return _pull.catalog(request, store)
+        if route in (("manifest", "GET"), ("manifest", "HEAD")):
+            return _pull.manifest(
+                request, store, name, reference, self.parts.strict_accept, self._quota(identity, method == "GET")
+            )
+        if route in (("blob", "GET"), ("blob", "HEAD")):
+            return _pull.blob(request, store, name, reference)
+        if route == ("tags", "GET"):
+            return _pull.tags(request, store, name)
+        if route == ("referrers", "GET"):
+            return _pull.referrers(request, store, name, reference)
+        if route == ("manifest", "PUT"):
+            return await _push.put_manifest(request, store, name, reference)
+        if route == ("manifest", "DELETE"):
+            return _push.delete_manifest(store, name, reference)
+        if route == ("blob", "DELETE"):
+            return _push.delete_blob(store, name, reference)
+        if info.kind == "upload":
+            return await self._upload(request, store, name, reference)
+        if info.kind == "unknown":
+            raise RegistryError(ErrorCode.NAME_UNKNOWN, "no such endpoint", status=404)
+        raise RegistryError(ErrorCode.UNSUPPORTED, f"{method} is not supported here")
+
+    async def _upload(self, request: Request, store: Store, name: str, session: str) -> Response:
+        method = request.method
+        if method == "POST" and not session:
+            return await _push.start_upload(request, store, name)
+        if not session:
+            raise RegistryError(ErrorCode.UNSUPPORTED, f"{method} needs an upload session")
+        if method == "PATCH":
+            return await _push.patch_upload(request, store, name, session)
+        if method == "PUT":
+            return await _push.finish_upload(request, store, name, session)
+        if method == "GET":
+            return _push.upload_status(store, name, session)
+        if method == "DELETE":
+            return _push.cancel_upload(store, name, session)
+        raise RegistryError(ErrorCode.UNSUPPORTED, f"{method} is not supported on uploads")
+
+    def _quota(self, identity: Identity, counts: bool) -> dict[str, str]:
+        state = self.parts.quota.check(identity.name, counts)
+        if state is None:
+            return {}
+        headers = {**state.headers(), "docker-ratelimit-source": identity.name}
+        if state.exceeded:
+            raise RegistryError(
+                ErrorCode.TOOMANYREQUESTS,
+                "You have reached your pull rate limit. You may increase the limit by authenticating and "
+                "upgrading: https://www.docker.com/increase-rate-limits",
+                headers={**headers, "Retry-After": str(state.retry_after)},
+            )
+        return headers
+
+    async def _token(self, request: Request, identity: Identity) -> Response:
+        if request.method not in ("GET", "POST"):
+            raise RegistryError(ErrorCode.UNSUPPORTED, "the token endpoint takes GET or POST")
+        form: dict[str, Any] = {}
+        if request.method == "POST":
+            form = {k: str(v) for k, v in (await request.form()).items()}
+        scopes = request.query_params.getlist("scope") or str(form.get("scope", "")).split()
+        user = self.parts.auth.token_user(request.headers.get("authorization"), form)
+        names = {scope.split(":")[1] for scope in scopes if scope.count(":") >= 2}
+        catalog = set(self.parts.store.catalog())
+        issued = self.parts.auth.issue(user, scopes, {name: name in catalog for name in names}, identity.name)
+        return json_response(issued)
+
+
+def _realm(request: Request) -> str:
+    host = request.headers.get("host") or "{}:{}".format(*(request.scope.get("server") or ("127.0.0.1", 80)))
+    return f"{request.url.scheme}://{host}/token"

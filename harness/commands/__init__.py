@@ -1,0 +1,1 @@
+"""One module per `pullthrough` subcommand; each has `register(subparsers)`."""

@@ -1,0 +1,1 @@
+"""The pullthrough pytest plugin (entry point `pytest11`)."""

@@ -1,0 +1,1 @@
+"""The reference pull-through proxy: the documented rules, done right."""

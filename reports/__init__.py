@@ -1,0 +1,1 @@
+"""Results model and the reports made from it: HTML, Markdown, JSON, JUnit, Allure, diffs."""

@@ -1,0 +1,1 @@
+"""The scenario suites: one module per rule family of RULES.md."""
