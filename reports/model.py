@@ -1,0 +1,154 @@
+"""The results of a run: what every report format is made from, and what `diff` compares.
+
+Versioned JSON (`SCHEMA_VERSION`), validated by `schema.json` in this package.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+class Verdict(StrEnum):
+    PASS = "pass"  # the observation is what the profile expects
+    FAIL = "fail"  # a gating rule does not hold
+    DEVIATION = "deviation"  # a non-gating (recommended) rule does not hold
+    ERROR = "error"  # the harness could not observe (environment, harness bug)
+    SKIP = "skip"  # the case does not apply to this target
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its answer, as the client saw it (credentials already redacted)."""
+
+    method: str
+    url: str
+    request_headers: dict[str, str] = field(default_factory=dict)
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    body_bytes: int = 0
+    body_excerpt: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class UpstreamRequest:
+    """One request the fake upstream received (from its journal)."""
+
+    time: float
+    method: str
+    path: str
+    status: int
+    bytes: int
+    auth: str
+    client: str
+    fault: str | None = None
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What happened, classified. `label` is what diffs compare, e.g. `clean-error(503 UNAVAILABLE)`."""
+
+    kind: str
+    label: str
+    status: int | None = None
+    error_code: str | None = None
+    digest: str | None = None
+    bytes: int | None = None
+    seconds: float | None = None
+    detail: str = ""
+    upstream: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Transcripts:
+    client: list[Exchange] = field(default_factory=list)
+    upstream: list[UpstreamRequest] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    id: str
+    rule: str
+    family: str
+    level: str
+    title: str
+    params: dict[str, str]
+    expected: str
+    verdict: Verdict
+    gating: bool
+    duration: float
+    message: str = ""
+    observation: Observation | None = None
+    transcripts: Transcripts = field(default_factory=Transcripts)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    target: str
+    profile: str
+    strict: bool
+    pullthrough_version: str
+    started_at: str
+    finished_at: str
+    host: str
+    target_version: str | None = None
+    target_url: str | None = None
+    defects: list[str] = field(default_factory=list)
+    python: str = ""
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class Results:
+    run: RunInfo
+    cases: list[CaseResult]
+    schema_version: int = SCHEMA_VERSION
+
+    def counts(self) -> Counter[Verdict]:
+        return Counter(case.verdict for case in self.cases)
+
+    @property
+    def gating_failed(self) -> bool:
+        return any(case.verdict in (Verdict.FAIL, Verdict.ERROR) and case.gating for case in self.cases)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=1, sort_keys=False)
+
+    def write(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_json())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Results:
+        version = data.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise ValueError(f"results schema version {version!r} is not {SCHEMA_VERSION}")
+        return cls(run=RunInfo(**data["run"]), cases=[_case(c) for c in data["cases"]], schema_version=version)
+
+    @classmethod
+    def read(cls, path: str | Path) -> Results:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def _case(data: dict[str, Any]) -> CaseResult:
+    observation = data.get("observation")
+    transcripts = data.get("transcripts") or {}
+    return CaseResult(
+        **{k: v for k, v in data.items() if k not in ("observation", "transcripts", "verdict")},
+        verdict=Verdict(data["verdict"]),
+        observation=Observation(**observation) if observation else None,
+        transcripts=Transcripts(
+            client=[Exchange(**e) for e in transcripts.get("client", [])],
+            upstream=[UpstreamRequest(**u) for u in transcripts.get("upstream", [])],
+        ),
+    )
