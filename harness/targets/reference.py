@@ -1,0 +1,114 @@
+"""The reference proxy, in-process (a thread) or as a `pullthrough proxy` subprocess (for kill -9)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import ClassVar
+
+from harness.targets._process import ServerProcess, free_port
+from harness.targets.base import Target, TargetError, TargetOptions, UpstreamInfo
+
+DEFAULT_TIMEOUT = 1.0
+
+
+class ReferenceTarget(Target):
+    name = "reference"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"credentials", "restart", "logs", "defects"})
+
+    def __init__(self, options: TargetOptions) -> None:
+        super().__init__(options)
+        from proxy_under_test import DEFECTS
+
+        unknown = [d for d in options.defects if d not in DEFECTS]
+        if unknown:
+            raise TargetError(f"unknown defect {unknown[0]!r}; one of: {', '.join(sorted(DEFECTS))}")
+        self._timeout = options.upstream_timeout or DEFAULT_TIMEOUT
+        self._dir = Path(tempfile.mkdtemp(prefix="pullthrough-reference-"))
+        self._proxy: object | None = None
+        self._process: ServerProcess | None = None
+        self._upstream: UpstreamInfo | None = None
+        self._url = ""
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def upstream_timeout(self) -> float:
+        return self._timeout
+
+    def start(self, upstream: UpstreamInfo) -> None:
+        self._upstream = upstream
+        if self.options.subprocess:
+            self._start_process(free_port())
+        else:
+            self._start_thread()
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+        if self._proxy is not None:
+            self._proxy.stop()  # type: ignore[attr-defined]
+            self._proxy = None
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def restart(self, *, kill: bool) -> None:
+        if self._process is None:
+            raise TargetError("restart needs the reference proxy as a subprocess (TargetOptions.subprocess)")
+        port = self._process.port
+        self._process.stop(kill=kill)
+        self._start_process(port)
+
+    def logs(self) -> str:
+        return self._process.logs() if self._process is not None else ""
+
+    def version(self) -> str:
+        from importlib.metadata import version
+
+        return f"pullthrough {version('pullthrough')}"
+
+    def _start_thread(self) -> None:
+        from proxy_under_test import ProxyConfig, ReferenceProxy
+
+        assert self._upstream is not None
+        config = ProxyConfig(
+            upstream=self._upstream.url,
+            cache_dir=self._dir / "cache",
+            upstream_user=self._upstream.username,
+            upstream_password=self._upstream.password,
+            upstream_timeout=self._timeout,
+            defects=frozenset(self.options.defects),
+        )
+        proxy = ReferenceProxy(config)
+        proxy.start()
+        self._proxy = proxy
+        self._url = proxy.url
+
+    def _start_process(self, port: int) -> None:
+        assert self._upstream is not None
+        command = [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "proxy",
+            "--upstream",
+            self._upstream.url,
+            "--port",
+            str(port),
+            "--cache-dir",
+            str(self._dir / "cache"),
+            "--upstream-timeout",
+            str(self._timeout),
+        ]
+        if self._upstream.username is not None:
+            command += ["--upstream-user", self._upstream.username]
+        for defect in self.options.defects:
+            command += ["--defect", defect]
+        env = {"PULLTHROUGH_UPSTREAM_PASSWORD": self._upstream.password or ""}
+        self._process = ServerProcess(command, port=port, log=self._dir / "proxy.log", env=env)
+        self._process.start()
+        self._url = self._process.url
