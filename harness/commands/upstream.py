@@ -11,6 +11,7 @@ from rich.console import Console
 
 from fake_upstream import FakeUpstream, load_config
 from fake_upstream._config import ConfigError, UpstreamConfig, parse_config
+from fake_upstream._errors import RegistryError
 
 
 def register(commands: Any) -> None:
@@ -40,6 +41,8 @@ def _run(args: argparse.Namespace) -> int:
     upstream = config.build()
     try:
         config.populate(upstream)
+    except RegistryError as error:
+        raise UsageError(f"cannot seed the images: {error.message} ({error.code.value})") from None
     except (ValueError, KeyError) as error:
         raise UsageError(f"cannot seed the images: {error}") from None
     try:
@@ -82,7 +85,8 @@ async def _serve(upstream: FakeUpstream, config: UpstreamConfig) -> None:
     await upstream.open()
     if config.outage != "none":
         await upstream.set_outage_async(config.outage)  # type: ignore[arg-type]
-    console = Console(stderr=True)
-    console.print(f"[bold]fake upstream[/] registry {upstream.url}  control {upstream.control_url}/_control/")
+    # One stable line with the real ports (with --port 0 they are only known now): scripts parse it.
+    console = Console(stderr=True, soft_wrap=True, highlight=False)
+    console.print(f"fake upstream: registry {upstream.url} control {upstream.control_url}/_control/")
     console.print(f"auth {config.auth}; {len(upstream.faults())} fault(s) armed; Ctrl-C stops")
     await upstream.run()
