@@ -7,7 +7,10 @@ with FakeUpstream(auth="token", users={"alice": "secret"}) as upstream:
     upstream.journal()
 """
 
-from fake_upstream._config import UpstreamConfig, load_config
+import logging
+
+from fake_upstream._config import ConfigError, UpstreamConfig, load_config
+from fake_upstream._errors import RegistryError
 from fake_upstream._faults import FAULT_NAMES, KINDS, Fault, FaultError, Match
 from fake_upstream._journal import JournalEntry
 from fake_upstream._listener import OUTAGES, Outage
@@ -15,10 +18,14 @@ from fake_upstream._model import Image, LayerInfo, PlatformInfo
 from fake_upstream._quota import QuotaConfig
 from fake_upstream._server import FakeUpstream
 
+# A library stays quiet unless its application configures logging.
+logging.getLogger("fake_upstream").addHandler(logging.NullHandler())
+
 __all__ = [
     "FAULT_NAMES",
     "KINDS",
     "OUTAGES",
+    "ConfigError",
     "FakeUpstream",
     "Fault",
     "FaultError",
@@ -29,6 +36,7 @@ __all__ = [
     "Outage",
     "PlatformInfo",
     "QuotaConfig",
+    "RegistryError",
     "UpstreamConfig",
     "load_config",
 ]

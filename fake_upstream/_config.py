@@ -121,6 +121,7 @@ def parse_config(document: dict[str, Any], *, source: str = "config", **override
     if unknown:
         raise ConfigError(f"{source}: unknown keys {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
     values = dict(document)
+    _check_types(values, source)
     try:
         if "quota" in values:
             values["quota"] = QuotaConfig(**values["quota"])
@@ -139,11 +140,53 @@ def parse_config(document: dict[str, Any], *, source: str = "config", **override
     return config
 
 
+_TYPES: dict[str, tuple[type, ...]] = {
+    "host": (str,),
+    "port": (int,),
+    "control_port": (int,),
+    "auth": (str,),
+    "token_ttl": (int, float),
+    "control_token": (str,),
+    "strict_accept": (bool,),
+    "seed": (int,),
+    "demo": (bool,),
+    "outage": (str,),
+    "quota": (dict,),
+    "images": (list,),
+    "faults": (list,),
+    "users": (dict,),
+}
+
+
+def _check_types(values: dict[str, Any], source: str) -> None:
+    for key, value in values.items():
+        expected = _TYPES[key]
+        wrong_bool = isinstance(value, bool) and bool not in expected
+        if wrong_bool or not isinstance(value, expected):
+            names = " or ".join(t.__name__ for t in expected)
+            raise ConfigError(f"{source}: {key} must be {names}, not {type(value).__name__}")
+    for key in ("port", "control_port"):
+        if key in values and not 0 <= values[key] <= 65535:
+            raise ConfigError(f"{source}: {key} must be a port number (0 picks a free one)")
+    users = values.get("users", {})
+    if not all(isinstance(password, str) for password in users.values()):
+        raise ConfigError(f"{source}: users maps each user name to a password string")
+
+
+_IMAGE_TYPES: dict[str, type] = {"repository": str, "tag": str, "media_type": str, "gzip": bool, "seed": int}
+_IMAGE_LISTS: dict[str, type] = {"tags": str, "layers": int, "platforms": str}
+
+
 def _image(spec: Any) -> ImageSpec:
     if not isinstance(spec, dict) or "repository" not in spec:
         raise ConfigError("each [[images]] needs a repository")
     values = dict(spec)
-    for key in ("tags", "layers", "platforms"):
-        if key in values:
-            values[key] = tuple(values[key])
+    for key, value in values.items():
+        if key in _IMAGE_TYPES and not isinstance(value, _IMAGE_TYPES[key]):
+            raise ConfigError(f"images: {key} must be {_IMAGE_TYPES[key].__name__}")
+        if key in _IMAGE_LISTS:
+            item = _IMAGE_LISTS[key]
+            if not isinstance(value, list) or not all(isinstance(v, item) and not isinstance(v, bool) for v in value):
+                raise ConfigError(f"images: {key} must be a list of {item.__name__}")
+            values[key] = tuple(value)
     return ImageSpec(**values)

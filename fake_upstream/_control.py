@@ -10,6 +10,8 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -42,6 +44,7 @@ class ControlApp:
                 Route("/_control/manifests", self.add_manifest, methods=["POST"]),
                 Route("/_control/blobs", self.add_blob, methods=["POST"]),
                 Route("/_control/repositories/{name:path}/tags/{tag}", self.tag, methods=["PUT", "DELETE"]),
+                Route("/_control/repositories/{name:path}/tags", self.tags, methods=["GET"]),
                 Route("/_control/repositories/{name:path}", self.delete_repository, methods=["DELETE"]),
                 Route("/_control/faults", self.faults, methods=["GET", "POST", "DELETE"]),
                 Route("/_control/faults/{fault_id}", self.delete_fault, methods=["DELETE"]),
@@ -51,6 +54,7 @@ class ControlApp:
                 Route("/_control/reset", self.reset, methods=["POST"]),
             ],
             exception_handlers={
+                HTTPException: _http_error,
                 ControlError: _control_error,
                 FaultError: _bad_request,
                 ValueError: _bad_request,
@@ -72,8 +76,8 @@ class ControlApp:
     def _deny(self, scope: Scope) -> Response | None:
         headers = dict(scope.get("headers", []))
         if self.token is not None:
-            sent = headers.get(b"authorization", b"").decode("latin-1")
-            if not secrets.compare_digest(sent, f"Bearer {self.token}"):
+            sent = headers.get(b"authorization", b"")
+            if not secrets.compare_digest(sent, f"Bearer {self.token}".encode()):
                 return JSONResponse({"error": "send the control token as 'Authorization: Bearer …'"}, 401)
             return None
         client = (scope.get("client") or ("",))[0]
@@ -92,14 +96,27 @@ class ControlApp:
 
     async def add_image(self, request: Request) -> Response:
         body = await _json(request, {"repository", "tag", "layers", "media_type", "platforms", "gzip", "seed"})
-        image = self.upstream.add_image(
+        tag, platforms, seed = body.get("tag", "latest"), body.get("platforms"), body.get("seed")
+        if tag is not None and not isinstance(tag, str):
+            raise ControlError("tag must be a string or null")
+        if platforms is not None and (
+            not isinstance(platforms, list) or not all(isinstance(p, str) for p in platforms)
+        ):
+            raise ControlError("platforms must be a list of os/arch[/variant] strings")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ControlError("seed must be an integer")
+        if not isinstance(body.get("gzip", True), bool):
+            raise ControlError("gzip must be true or false")
+        # Hashing a large synthetic layer takes a while: not on the loop that serves the registry.
+        image = await run_in_threadpool(
+            self.upstream.add_image,
             _str(body, "repository"),
-            body.get("tag", "latest"),
+            tag,
             layers=_int_list(body.get("layers", [2048])),
             media_type=body.get("media_type", "oci"),
-            platforms=body.get("platforms"),
-            gzip=bool(body.get("gzip", True)),
-            seed=body.get("seed"),
+            platforms=platforms,
+            gzip=body.get("gzip", True),
+            seed=seed,
         )
         return JSONResponse(image.to_dict(), status_code=201)
 
@@ -129,6 +146,9 @@ class ControlApp:
         else:
             self.upstream.delete_tag(name, tag)
         return Response(status_code=204)
+
+    async def tags(self, request: Request) -> Response:
+        return JSONResponse(self.upstream.tags(request.path_params["name"]))
 
     async def delete_repository(self, request: Request) -> Response:
         self.upstream.delete_repository(request.path_params["name"])
@@ -175,6 +195,11 @@ class ControlApp:
         return Response(status_code=204)
 
 
+async def _http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    return JSONResponse({"error": error.detail}, status_code=error.status_code, headers=error.headers)
+
+
 async def _control_error(request: Request, error: Exception) -> Response:
     status = error.status if isinstance(error, ControlError) else 400
     return JSONResponse({"error": str(error)}, status_code=status)
@@ -190,11 +215,13 @@ async def _registry_error(request: Request, error: Exception) -> Response:
 
 
 async def _json(request: Request, allowed: set[str] | None) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > _MAX_JSON:
-        raise ControlError("request body too large", 413)
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > _MAX_JSON:
+            raise ControlError("request body too large", 413)
     try:
-        body = json.loads(raw or b"{}")
+        body = json.loads(bytes(raw) or b"{}")
     except (ValueError, UnicodeDecodeError) as error:
         raise ControlError(f"invalid JSON: {error}") from None
     if not isinstance(body, dict):

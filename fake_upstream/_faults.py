@@ -78,7 +78,9 @@ class Fault:
 
     `after_bytes` is where `truncate` cuts and `corrupt` flips a byte (default: the middle);
     `rate` is the bandwidth of `slow` in bytes per second; `status` overrides the answer of
-    `token-fail` and of the failing GET of `head-ok-get-fail`.
+    `token-fail` and of the failing GET of `head-ok-get-fail`. `plain` makes an error answer a
+    plain-text body instead of the OCI JSON one (`429` then says `Too Many Requests (HAP429).`,
+    as Docker Hub's anti-abuse limit does).
     """
 
     fault: FaultName
@@ -89,6 +91,7 @@ class Fault:
     after_bytes: int | None = None
     rate: int | None = None
     status: int | None = None
+    plain: bool = False
 
     def __post_init__(self) -> None:
         if self.fault not in FAULT_NAMES:
@@ -103,12 +106,14 @@ class Fault:
             raise FaultError("slow needs a rate in bytes per second (>= 1)")
         if self.status is not None and not 400 <= self.status <= 599:
             raise FaultError("status must be a 4xx or 5xx code")
+        if not isinstance(self.plain, bool):
+            raise FaultError("plain must be true or false")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fault:
         if not isinstance(data, dict):
             raise FaultError("a fault is a JSON object")
-        unknown = set(data) - {"fault", "match", "times", "fraction", "seed", "after_bytes", "rate", "status"}
+        unknown = set(data) - {"fault", "match", "times", "fraction", "seed", "after_bytes", "rate", "status", "plain"}
         if unknown:
             raise FaultError(f"unknown fault fields: {', '.join(sorted(unknown))}")
         match = data.get("match") or {}
@@ -124,14 +129,16 @@ class Fault:
                 after_bytes=_int(data, "after_bytes"),
                 rate=_int(data, "rate"),
                 status=_int(data, "status"),
+                plain=data.get("plain", False),
             )
         except (TypeError, ValueError) as error:
             raise FaultError(str(error)) from None
 
     def to_dict(self) -> dict[str, Any]:
         match = {k: v for k, v in vars(self.match).items() if v is not None}
-        fields = {k: v for k, v in vars(self).items() if k not in ("match", "seed") and v is not None}
-        return {**fields, "match": match, "seed": self.seed}
+        skip = ("match", "seed", "plain")
+        fields = {k: v for k, v in vars(self).items() if k not in skip and v is not None}
+        return {**fields, "match": match, "seed": self.seed, "plain": self.plain}
 
 
 @dataclass

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from typing import Protocol
 
+from starlette.responses import Response
 from starlette.types import Message, Receive, Send
 
 from fake_upstream._errors import RegistryError
@@ -13,6 +14,7 @@ from fake_upstream._faults import Fault, RequestInfo
 from oci_wire import ErrorCode
 
 RETRY_AFTER = "30"
+HAP429 = b"Too Many Requests (HAP429).\n"
 _NOT_FOUND = {"manifest": ErrorCode.MANIFEST_UNKNOWN, "blob": ErrorCode.BLOB_UNKNOWN}
 _STATUS_CODES = {
     "401": ErrorCode.UNAUTHORIZED,
@@ -62,6 +64,17 @@ def error_for(fault: Fault, request: RequestInfo, challenge: str) -> RegistryErr
     if name in ("429", "503"):
         headers["Retry-After"] = RETRY_AFTER
     return RegistryError(_STATUS_CODES[name], _MESSAGES[name], status=int(name), headers=headers)
+
+
+def fault_response(fault: Fault, request: RequestInfo, challenge: str, *, head: bool) -> Response:
+    """The whole answer of an error fault: the OCI error body, or plain text when the fault says `plain`."""
+    error = error_for(fault, request, challenge)
+    if not fault.plain:
+        return error.response(head=head)
+    reason = _MESSAGES.get(fault.fault, error.message)
+    body = HAP429 if error.status == 429 else f"{error.status} {reason}\n".encode()
+    headers = {**error.headers, "Content-Length": str(len(body))}
+    return Response(b"" if head else body, status_code=error.status, headers=headers, media_type="text/plain")
 
 
 class BlackholeGate:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 
 @dataclass
 class JournalEntry:
+    """One request. `status` 0 means no answer was sent (reset, black-holed, or hit by an outage);
+    `complete` is False when the body was cut short or never sent; `duration` is the seconds until
+    the answer ended or the connection was given up; `outage` names the listener outage that took
+    the request (only its request line is known then)."""
+
     time: float
     method: str
     path: str
@@ -22,6 +27,9 @@ class JournalEntry:
     fault: str | None = None
     range: str | None = None
     complete: bool = True
+    user_agent: str | None = None
+    duration: float | None = None
+    outage: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -37,8 +45,9 @@ class Journal:
             self._entries.append(entry)
 
     def entries(self, since: float | None = None) -> list[JournalEntry]:
+        """Copies, so that a caller's list does not change under it while requests finish."""
         with self._lock:
-            return [e for e in self._entries if since is None or e.time >= since]
+            return [replace(e) for e in self._entries if since is None or e.time >= since]
 
     def clear(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ directly, so serving costs nothing extra.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import struct
 from collections.abc import Callable
@@ -20,16 +21,32 @@ from uvicorn.server import ServerState
 
 Outage = Literal["none", "refused", "reset", "blackhole"]
 OUTAGES: tuple[str, ...] = get_args(Outage)
+OutageObserver = Callable[[str, bytes, tuple[str, int]], None]
 _LINGER_RST = struct.pack("ii", 1, 0)
+# uvicorn's warnings ("Invalid HTTP request received." for a TLS hello, say) and app errors go here:
+# silent unless the application configures logging (the CLI does).
+_LOGGER = logging.getLogger("fake_upstream.http")
 
 
 class GatedListener:
-    """`make_app` receives the listener, so the app can reset or close its own connections."""
+    """`make_app` receives the listener, so the app can reset or close its own connections.
 
-    def __init__(self, make_app: Callable[[GatedListener], ASGIApp], host: str, port: int) -> None:
+    `on_outage(mode, first_bytes, peer)` is told of each connection that sends bytes into a
+    `reset` or `blackhole` outage, so that the journal can show what the outage swallowed.
+    """
+
+    def __init__(
+        self,
+        make_app: Callable[[GatedListener], ASGIApp],
+        host: str,
+        port: int,
+        *,
+        on_outage: OutageObserver | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.mode: Outage = "none"
+        self._on_outage = on_outage
         self._config = uvicorn.Config(
             make_app(self),
             host=host,
@@ -98,13 +115,21 @@ class GatedListener:
 
     def _protocol(self) -> asyncio.Protocol:
         if self.mode == "reset":
-            return _ResetOnData()
+            return _ResetOnData(self._observer("reset"))
         if self.mode == "blackhole":
-            return _Blackhole(self._held)
+            return _Blackhole(self._held, self._observer("blackhole"))
         http = self._config.http_protocol_class(  # type: ignore[call-arg]
             config=self._config, server_state=self._state, app_state={}
         )
+        http.logger = _LOGGER  # type: ignore[attr-defined]
         return _Tracked(http, self._connections)
+
+    def _observer(self, mode: str) -> Callable[[bytes, tuple[str, int]], None]:
+        def observe(data: bytes, peer: tuple[str, int]) -> None:
+            if self._on_outage is not None:
+                self._on_outage(mode, data, peer)
+
+        return observe
 
 
 class _Tracked(asyncio.Protocol):
@@ -140,20 +165,35 @@ class _Tracked(asyncio.Protocol):
         self._inner.resume_writing()
 
 
-class _ResetOnData(asyncio.Protocol):
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport
+class _FirstBytes(asyncio.Protocol):
+    """Reports the first bytes a connection sends (the request line and headers, usually)."""
 
-    def data_received(self, data: bytes) -> None:
-        _reset(self._transport)
-
-
-class _Blackhole(asyncio.Protocol):
-    def __init__(self, held: set[asyncio.Transport]) -> None:
-        self._held = held
+    def __init__(self, observe: Callable[[bytes, tuple[str, int]], None]) -> None:
+        self._observe: Callable[[bytes, tuple[str, int]], None] | None = observe
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # uvloop's transports are not subclasses
+
+    def data_received(self, data: bytes) -> None:
+        if self._observe is not None:
+            observe, self._observe = self._observe, None
+            peer = self._transport.get_extra_info("peername") or ("unknown", 0)
+            observe(data, (peer[0], peer[1]))
+
+
+class _ResetOnData(_FirstBytes):
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        _reset(self._transport)
+
+
+class _Blackhole(_FirstBytes):
+    def __init__(self, held: set[asyncio.Transport], observe: Callable[[bytes, tuple[str, int]], None]) -> None:
+        super().__init__(observe)
+        self._held = held
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
         self._held.add(self._transport)
 
     def connection_lost(self, exc: Exception | None) -> None:

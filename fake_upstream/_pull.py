@@ -14,7 +14,8 @@ from fake_upstream._responses import API_VERSION, ContentResponse, json_response
 from fake_upstream._store import Store, check_repository
 from oci_wire import OCI_INDEX, ErrorCode, accepts
 
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE_RE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
+_NUMBER_RE = re.compile(r"^[0-9]{1,9}$")
 MAX_PAGE = 10000
 
 
@@ -83,7 +84,7 @@ def _paginate(request: Request, items: list[str], path: str) -> tuple[list[str],
         items = [item for item in items if item > last]
     if raw_n is None:
         return items, {}
-    if not raw_n.isdigit() or int(raw_n) > MAX_PAGE:
+    if _NUMBER_RE.fullmatch(raw_n) is None or int(raw_n) > MAX_PAGE:
         raise RegistryError(ErrorCode.PAGINATION_NUMBER_INVALID, f"n must be an integer from 0 to {MAX_PAGE}")
     n = int(raw_n)
     page = items[:n]

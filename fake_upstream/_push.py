@@ -14,7 +14,7 @@ from fake_upstream._store import MAX_MANIFEST, Store, check_digest
 from oci_wire import ErrorCode
 
 MAX_UPLOAD_CHUNK = 1 << 30
-_CONTENT_RANGE_RE = re.compile(r"^(?:bytes )?(\d+)-(\d+)(?:/\d+|/\*)?$")
+_CONTENT_RANGE_RE = re.compile(r"^(?:bytes )?([0-9]+)-([0-9]+)(?:/[0-9]+|/\*)?$")
 
 
 async def start_upload(request: Request, store: Store, name: str) -> Response:
@@ -22,24 +22,36 @@ async def start_upload(request: Request, store: Store, name: str) -> Response:
     if mount and store.mount(name, mount, source):
         return empty_response(201, {"Location": f"/v2/{name}/blobs/{mount}", "Docker-Content-Digest": mount})
     digest = request.query_params.get("digest")
-    session = store.start_upload(name)
     if digest:
         check_digest(digest)
-        store.finish_upload(name, session, digest, await _read_body(request, MAX_UPLOAD_CHUNK))
+        body = await _read_body(request, MAX_UPLOAD_CHUNK)
+        session = store.start_upload(name)
+        try:
+            store.finish_upload(name, session, digest, body)
+        except RegistryError:
+            store.cancel_upload(name, session)
+            raise
         return empty_response(201, {"Location": f"/v2/{name}/blobs/{digest}", "Docker-Content-Digest": digest})
-    return _upload_status(202, name, session, 0)
+    return _upload_status(202, name, store.start_upload(name), 0)
 
 
 async def patch_upload(request: Request, store: Store, name: str, session: str) -> Response:
-    start = None
+    byte_range = None
     content_range = request.headers.get("content-range")
     if content_range is not None:
         match = _CONTENT_RANGE_RE.match(content_range.strip())
         if match is None:
             raise RegistryError(ErrorCode.BLOB_UPLOAD_INVALID, "malformed Content-Range", status=416)
-        start = int(match.group(1))
+        byte_range = int(match.group(1)), int(match.group(2))
     store.upload(name, session)
-    size = store.append_upload(name, session, await _read_body(request, MAX_UPLOAD_CHUNK), start)
+    body = await _read_body(request, MAX_UPLOAD_CHUNK)
+    if byte_range is not None and byte_range[1] - byte_range[0] + 1 != len(body):
+        raise RegistryError(
+            ErrorCode.BLOB_UPLOAD_INVALID,
+            f"Content-Range {content_range} does not cover the {len(body)} bytes sent",
+            status=416,
+        )
+    size = store.append_upload(name, session, body, byte_range[0] if byte_range else None)
     return _upload_status(202, name, session, size)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from urllib.parse import parse_qsl, unquote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,7 +14,7 @@ from fake_upstream import _pull, _push
 from fake_upstream._auth import Authenticator, Identity
 from fake_upstream._errors import RegistryError
 from fake_upstream._faults import STATUS_FAULTS, Fault, FaultTable, RequestInfo
-from fake_upstream._inject import BlackholeGate, ConnectionControl, Cut, damage_body, error_for, wait_disconnect
+from fake_upstream._inject import BlackholeGate, ConnectionControl, Cut, damage_body, fault_response, wait_disconnect
 from fake_upstream._journal import Journal, JournalEntry
 from fake_upstream._quota import Quota
 from fake_upstream._responses import json_response
@@ -23,6 +23,7 @@ from fake_upstream._store import Store
 from oci_wire import ErrorCode
 
 _PUSH_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_MAX_TOKEN_FORM = 64 << 10
 
 
 @dataclass
@@ -62,6 +63,7 @@ class RegistryApp:
             client=identity.name,
             range=request.headers.get("range"),
             complete=False,
+            user_agent=request.headers.get("user-agent"),
         )
         fault = self.parts.faults.fire(info)
         entry.fault = fault.fault if fault else None
@@ -75,7 +77,10 @@ class RegistryApp:
                 entry.complete = not message.get("more_body", False)
             await send(message)
 
-        await self._handle(request, info, identity, fault, peer, recorded)
+        try:
+            await self._handle(request, info, identity, fault, peer, recorded)
+        finally:
+            entry.duration = time.time() - entry.time
 
     async def _handle(
         self,
@@ -97,7 +102,7 @@ class RegistryApp:
             return
         if fault is not None and fault.fault in STATUS_FAULTS | {"token-fail", "head-ok-get-fail"}:
             challenge = self.parts.auth.challenge_header(_realm(request), info.repository, "pull", None)
-            response: Response = error_for(fault, info, challenge).response(head=head)
+            response: Response = fault_response(fault, info, challenge, head=head)
         else:
             try:
                 response = await self._dispatch(request, info, identity)
@@ -177,9 +182,11 @@ class RegistryApp:
     async def _token(self, request: Request, identity: Identity) -> Response:
         if request.method not in ("GET", "POST"):
             raise RegistryError(ErrorCode.UNSUPPORTED, "the token endpoint takes GET or POST")
-        form: dict[str, Any] = {}
+        form: dict[str, str] = {}
         if request.method == "POST":
-            form = {k: str(v) for k, v in (await request.form()).items()}
+            # OAuth2 password grant (containerd): a urlencoded form, parsed here to need no extra package.
+            raw = await _read_limited(request, _MAX_TOKEN_FORM)
+            form = dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
         scopes = request.query_params.getlist("scope") or str(form.get("scope", "")).split()
         user = self.parts.auth.token_user(request.headers.get("authorization"), form)
         names = {scope.split(":")[1] for scope in scopes if scope.count(":") >= 2}
@@ -188,6 +195,48 @@ class RegistryApp:
         return json_response(issued)
 
 
+async def _read_limited(request: Request, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise RegistryError(ErrorCode.SIZE_INVALID, f"body exceeds {limit} bytes", status=413)
+    return bytes(body)
+
+
 def _realm(request: Request) -> str:
     host = request.headers.get("host") or "{}:{}".format(*(request.scope.get("server") or ("127.0.0.1", 80)))
     return f"{request.url.scheme}://{host}/token"
+
+
+def record_outage(parts: RegistryParts, mode: str, data: bytes, peer: tuple[str, int]) -> None:
+    """Journal a request that a `reset` or `blackhole` outage took, from the bytes it got to send."""
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    request_line = head[0].split(" ")
+    if len(request_line) != 3 or not request_line[2].startswith("HTTP/"):
+        return  # not HTTP (a TLS hello, say): nothing to journal
+    method, (raw_path, mark, query) = request_line[0], request_line[1].partition("?")
+    headers = {}
+    for line in head[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    path = unquote(raw_path)
+    info = classify(method, path)
+    identity = parts.auth.identify(headers.get("authorization"), peer[0])
+    entry = JournalEntry(
+        time=time.time(),
+        method=method,
+        path=path + mark + query,
+        kind=info.kind,
+        repository=info.repository,
+        reference=info.reference,
+        status=0,
+        bytes=0,
+        auth=identity.kind,
+        client=identity.name,
+        range=headers.get("range"),
+        complete=False,
+        user_agent=headers.get("user-agent"),
+        outage=mode,
+    )
+    parts.journal.record(entry)

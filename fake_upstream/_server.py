@@ -8,7 +8,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any
 
 from fake_upstream._auth import Authenticator, AuthMode
 from fake_upstream._content import BytesContent, Content, synthetic_layer
@@ -20,11 +20,12 @@ from fake_upstream._journal import Journal, JournalEntry
 from fake_upstream._listener import GatedListener, Outage
 from fake_upstream._model import Image, LayerInfo, PlatformInfo
 from fake_upstream._quota import Quota, QuotaConfig
-from fake_upstream._registry import RegistryApp, RegistryParts
+from fake_upstream._registry import RegistryApp, RegistryParts, record_outage
 from fake_upstream._store import Store
 from oci_wire import sha256_digest
 
-T = TypeVar("T")
+# A synthetic layer costs no memory, but its digest is computed once: about 1 s per GiB.
+MAX_LAYER = 64 << 30
 
 
 class FakeUpstream:
@@ -63,7 +64,12 @@ class FakeUpstream:
         self._layers: dict[tuple[int, int, bool], tuple[Content, str, str]] = {}
         self._generations: dict[tuple[str, str | None], int] = {}
         self._lock = threading.Lock()
-        self._registry = GatedListener(lambda listener: RegistryApp(self._parts, listener), host, port)
+        self._registry = GatedListener(
+            lambda listener: RegistryApp(self._parts, listener),
+            host,
+            port,
+            on_outage=lambda mode, data, peer: record_outage(self._parts, mode, data, peer),
+        )
         self._control = GatedListener(lambda _: ControlApp(self, control_token), host, control_port)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -165,8 +171,8 @@ class FakeUpstream:
         """Make a synthetic image and tag it. Without `seed`, each call for the same tag makes a new image."""
         if media_type not in ("oci", "docker"):
             raise ValueError("media_type must be 'oci' or 'docker'")
-        if any(not isinstance(size, int) or size < 0 for size in layers):
-            raise ValueError("layer sizes must be non-negative integers")
+        if any(isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_LAYER for size in layers):
+            raise ValueError(f"layer sizes must be integers from 0 to {MAX_LAYER} bytes")
         if seed is None:
             with self._lock:
                 generation = self._generations.get((repository, tag), 0)

@@ -71,6 +71,8 @@ class Store:
     # ---- manifests --------------------------------------------------------------------------
 
     def manifest(self, repository: str, reference: str) -> Manifest:
+        if is_digest_reference(reference):
+            check_digest(reference)
         with self._lock:
             repo = self._repository(repository)
             digest = reference if is_digest_reference(reference) else repo.tags.get(reference)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import logging
 from typing import Any
 
 from rich.console import Console
@@ -38,6 +39,8 @@ def _run(args: argparse.Namespace) -> int:
     from harness.cli import UsageError
 
     config = _config(args)
+    # The registry's warnings and errors (a TLS hello on the plain-HTTP port, say) go to stderr.
+    logging.basicConfig(level=logging.WARNING, format="pullthrough upstream: %(message)s")
     upstream = config.build()
     try:
         config.populate(upstream)
