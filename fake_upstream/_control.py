@@ -45,6 +45,8 @@ class ControlApp:
                 Route("/_control/blobs", self.add_blob, methods=["POST"]),
                 Route("/_control/repositories/{name:path}/tags/{tag}", self.tag, methods=["PUT", "DELETE"]),
                 Route("/_control/repositories/{name:path}/tags", self.tags, methods=["GET"]),
+                Route("/_control/repositories", self.repositories, methods=["GET"]),
+                Route("/_control/inventory", self.inventory, methods=["GET"]),
                 Route("/_control/repositories/{name:path}", self.delete_repository, methods=["DELETE"]),
                 Route("/_control/faults", self.faults, methods=["GET", "POST", "DELETE"]),
                 Route("/_control/faults/{fault_id}", self.delete_fault, methods=["DELETE"]),
@@ -149,6 +151,12 @@ class ControlApp:
 
     async def tags(self, request: Request) -> Response:
         return JSONResponse(self.upstream.tags(request.path_params["name"]))
+
+    async def repositories(self, request: Request) -> Response:
+        return JSONResponse(self.upstream.repositories())
+
+    async def inventory(self, request: Request) -> Response:
+        return JSONResponse(self.upstream.inventory())
 
     async def delete_repository(self, request: Request) -> Response:
         self.upstream.delete_repository(request.path_params["name"])

@@ -206,6 +206,13 @@ class FakeUpstream:
     def tags(self, repository: str) -> list[str]:
         return self._parts.store.tags(repository)
 
+    def repositories(self) -> list[str]:
+        return self._parts.store.catalog()
+
+    def inventory(self) -> dict[str, Any]:
+        """What the registry holds: `{"repositories": {name: {"tags", "manifests", "blobs"}}, "uploads": {…}}`."""
+        return self._parts.store.inventory()
+
     # ---- faults and outages ---------------------------------------------------------------------
 
     def add_fault(self, fault: Fault | str, match: Match | None = None, **options: Any) -> str:

@@ -150,6 +150,22 @@ class Store:
         with self._lock:
             return sorted(self._repositories)
 
+    def inventory(self) -> dict[str, Any]:
+        """Everything held, as plain data: per repository its tags, manifests and blobs; open uploads."""
+        with self._lock:
+            repositories = {
+                name: {
+                    "tags": dict(sorted(repo.tags.items())),
+                    "manifests": sorted(repo.manifests),
+                    "blobs": sorted(repo.blobs),
+                }
+                for name, repo in sorted(self._repositories.items())
+            }
+            uploads = {
+                session: {"repository": u.repository, "size": len(u.data)} for session, u in self._uploads.items()
+            }
+        return {"repositories": repositories, "uploads": uploads}
+
     def tag(self, repository: str, tag: str, digest: str) -> None:
         check_tag(tag)
         with self._lock:

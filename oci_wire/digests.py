@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 _HEX_LENGTHS = {"sha256": 64, "sha512": 128}
-_DIGEST_RE = re.compile(r"^([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)$")
+_DIGEST_RE = re.compile(r"([a-z0-9]+(?:[.+_-][a-z0-9]+)*):([a-zA-Z0-9=_-]+)")
 
 
 class DigestError(ValueError):
@@ -30,7 +30,7 @@ class Digest:
 
 
 def parse_digest(value: str) -> Digest:
-    match = _DIGEST_RE.match(value)
+    match = _DIGEST_RE.fullmatch(value)
     if match is None:
         raise DigestError(f"malformed digest {value!r}")
     algorithm, hex_part = match.groups()
