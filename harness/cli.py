@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from harness.commands import upstream
+from reports import cli as report_cli
 
 USAGE_ERROR = 2
 
@@ -26,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for module in (upstream,):
         module.register(commands)
+    report_cli.register(commands)
     return parser
 
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
+NO_OBSERVATION = "no-observation"
 
 
 class Verdict(StrEnum):
@@ -89,6 +91,19 @@ class CaseResult:
     observation: Observation | None = None
     transcripts: Transcripts = field(default_factory=Transcripts)
 
+    @property
+    def label(self) -> str:
+        """What diffs compare: the observation's label, or a marker when nothing was observed."""
+        return self.observation.label if self.observation else NO_OBSERVATION
+
+    @property
+    def cell(self) -> str:
+        """The cell within the rule: `503-tag-GET` for `STALE-5XX[503-tag-GET]`."""
+        _, bracket, rest = self.id.partition("[")
+        if bracket and rest.endswith("]"):
+            return rest[:-1]
+        return "-".join(self.params.values())
+
 
 @dataclass(frozen=True)
 class RunInfo:
@@ -114,6 +129,16 @@ class Results:
 
     def counts(self) -> Counter[Verdict]:
         return Counter(case.verdict for case in self.cases)
+
+    @property
+    def seconds(self) -> float | None:
+        """Wall time of the run, from its timestamps (None when they are not ISO 8601)."""
+        try:
+            started = datetime.fromisoformat(self.run.started_at)
+            finished = datetime.fromisoformat(self.run.finished_at)
+            return (finished - started).total_seconds()
+        except (ValueError, TypeError):
+            return None
 
     @property
     def gating_failed(self) -> bool:

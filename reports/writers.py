@@ -1,0 +1,64 @@
+"""Every report format from `Results`, by name, and the set a run writes into its report directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from reports import redact
+from reports.html import render_comparison, render_report
+from reports.junit import render_junit
+from reports.markdown import render_comparison_markdown, render_markdown
+from reports.model import Results
+
+FORMATS = ("html", "md", "junit", "json", "allure")
+# Formats that put several runs side by side; the others describe one run.
+COMPARISON_FORMATS = ("html", "md")
+# What `pullthrough run` leaves in its report directory, by format.
+FILE_NAMES = {"json": "results.json", "html": "report.html", "md": "summary.md", "junit": "junit.xml"}
+SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".xml": "junit", ".json": "json"}
+
+
+def render_json(results: Results) -> str:
+    return redact.results(results).to_json() + "\n"
+
+
+_RENDERERS: dict[str, Callable[[Results], str]] = {
+    "html": render_report,
+    "md": render_markdown,
+    "junit": render_junit,
+    "json": render_json,
+}
+_COMPARERS: dict[str, Callable[[Sequence[Results]], str]] = {
+    "html": render_comparison,
+    "md": render_comparison_markdown,
+}
+
+
+def render(results: Results, fmt: str) -> str:
+    """One run in a text format: html, md, junit or json."""
+    return _RENDERERS[fmt](results)
+
+
+def render_many(runs: Sequence[Results], fmt: str) -> str:
+    """Several runs side by side: html or md."""
+    return _COMPARERS[fmt](runs)
+
+
+def write_all(results: Results, report_dir: str | Path) -> dict[str, Path]:
+    """results.json, report.html, summary.md and junit.xml into `report_dir` (created); their paths by format."""
+    directory = Path(report_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for fmt, name in FILE_NAMES.items():
+        path = directory / name
+        write_text(path, render(results, fmt))
+        paths[fmt] = path
+    return paths
+
+
+def write_text(path: Path, text: str) -> None:
+    """Written beside and renamed into place, so a reader never sees half a report."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
