@@ -1,0 +1,152 @@
+"""Blobs: from the cache without asking anyone (FRESH-1/5), else one shared upstream fetch (ECON-*).
+
+A blob cached through another repository is served only after the upstream confirms, with a HEAD,
+that this repository has it too (SEC-ISOLATION). A client's HEAD never becomes an upstream GET.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from starlette.types import ASGIApp
+
+from oci_wire import ErrorCode
+from proxy_under_test._bodies import Connection, FetchBody, FileBody, HeadersOnly, blob_headers
+from proxy_under_test._context import Context
+from proxy_under_test._errors import ProxyError
+from proxy_under_test._fetch import BlobFetch, Fetches
+from proxy_under_test._routes import Target
+from proxy_under_test._upstream import UpstreamFailure
+
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class Blobs:
+    def __init__(self, context: Context, fetches: Fetches) -> None:
+        self.context = context
+        self.fetches = fetches
+
+    async def get(
+        self, target: Target, digest: str, byte_range: str | None, head: bool, connection: Connection
+    ) -> ASGIApp:
+        context, cache = self.context, self.context.cache
+        inflight = self.fetches.find(target, digest)
+        if inflight is not None:
+            return await self._follow(*inflight, digest, head, connection)
+        if cache.blob_linked(target.name, digest):
+            if context.defect("refetch-blobs") and not head:
+                fetch, fd = self.fetches.start(target, digest)
+                try:
+                    await fetch.started()
+                    return self._stream(fetch, fd, digest, connection)
+                except UpstreamFailure:
+                    os.close(fd)
+            return await self._cached(target, digest, byte_range, head, connection)
+        try:
+            if cache.content_size(digest) is not None:
+                if not context.defect("cross-repo-blobs"):
+                    await context.upstream.head_blob(target, digest)
+                await context.blocking(cache.link_blob, target.name, digest)
+                return await self._cached(target, digest, byte_range, head, connection)
+            if head and not context.defect("head-as-get"):
+                size = await context.upstream.head_blob(target, digest)
+                return HeadersOnly(200, self._head_headers(digest, size))
+        except UpstreamFailure as failure:
+            raise context.failures.cold_error(failure, "blob") from None
+        store = not (context.defect("no-cache-config") and digest in self._configs(target))
+        fetch, fd = self.fetches.start(target, digest, store=store)
+        return await self._follow(fetch, fd, digest, head, connection)
+
+    async def _follow(self, fetch: BlobFetch, fd: int, digest: str, head: bool, connection: Connection) -> ASGIApp:
+        try:
+            await fetch.started()
+        except UpstreamFailure as failure:
+            os.close(fd)
+            raise self.context.failures.cold_error(failure, "blob") from None
+        if head:
+            os.close(fd)
+            return HeadersOnly(200, self._head_headers(digest, fetch.length))
+        return self._stream(fetch, fd, digest, connection)
+
+    def _stream(self, fetch: BlobFetch, fd: int, digest: str, connection: Connection) -> FetchBody:
+        context = self.context
+        length = fetch.length
+        if context.defect("cache-truncated"):
+            length = None  # streams chunked, so a cut-short body still ends "cleanly"
+        headers = blob_headers(self._digest_header(digest), length)
+        if context.defect("lying-content-length"):
+            headers = [(k, v) for k, v in headers if k != b"content-length"]
+            headers.append((b"content-length", (fetch.length_header or "0").encode()))
+        return FetchBody(context, fetch, fd, headers, connection)
+
+    async def _cached(
+        self, target: Target, digest: str, byte_range: str | None, head: bool, connection: Connection
+    ) -> ASGIApp:
+        context = self.context
+        try:
+            fd = os.open(context.cache.content_path(digest), os.O_RDONLY)
+        except FileNotFoundError:
+            raise ProxyError(ErrorCode.BLOB_UNKNOWN, "blob unknown to the cache") from None
+        size = os.fstat(fd).st_size
+        if head:
+            os.close(fd)
+            return HeadersOnly(200, self._head_headers(digest, size, ranges=True))
+        start, end, status = 0, size, 200
+        extra = [(b"accept-ranges", b"bytes")]
+        if byte_range is not None and not context.defect("ignore-range"):
+            try:
+                parsed = _parse_range(byte_range, size)
+            except ProxyError:
+                os.close(fd)
+                raise
+            if parsed is not None:
+                start, end = parsed
+                status = 206
+                extra.append((b"content-range", f"bytes {start}-{end - 1}/{size}".encode()))
+        headers = blob_headers(self._digest_header(digest), end - start, extra)
+        return FileBody(context, fd, start, end, status, headers, connection)
+
+    def _head_headers(self, digest: str, size: int | None, *, ranges: bool = False) -> list[tuple[bytes, bytes]]:
+        extra = [(b"accept-ranges", b"bytes")] if ranges else []
+        if self.context.defect("head-no-length"):
+            return blob_headers(None, None, extra)
+        return blob_headers(self._digest_header(digest), size, extra)
+
+    def _digest_header(self, digest: str) -> str | None:
+        return None if self.context.defect("wrong-digest-header") else digest
+
+    def _configs(self, target: Target) -> set[str]:
+        """Config blobs of the manifests cached for `target` (only the `no-cache-config` defect asks)."""
+        found = set()
+        for digest in self.context.cache.linked_manifests(target.name):
+            stored = self.context.cache.manifest(target.name, digest)
+            try:
+                config = json.loads(stored.body).get("config", {}) if stored else {}
+                found.add(str(config.get("digest")))
+            except (ValueError, AttributeError):
+                continue
+        return found
+
+
+def _parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """The single byte range asked for, as [start, end); None to serve it all (RFC 9110 allows that)."""
+    match = _RANGE_RE.match(header.strip())
+    if match is None or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if first == "":
+        start, end = max(0, size - int(last)), size
+        if int(last) == 0:
+            start = size
+    else:
+        start = int(first)
+        end = size if last == "" else min(size, int(last) + 1)
+        if last != "" and int(last) < start:
+            return None
+    if start >= size or start >= end:
+        raise ProxyError(
+            ErrorCode.RANGE_INVALID, "requested range not satisfiable", headers={"Content-Range": f"bytes */{size}"}
+        )
+    return start, end

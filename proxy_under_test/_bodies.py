@@ -1,0 +1,136 @@
+"""Blob bodies on the wire: cached files in big chunks, and cold fetches that fail visibly.
+
+Starlette's FileResponse reads 64 KiB at a time, which caps a cached blob at a fifth of what the
+socket takes; these read 4 MiB per system call, the next chunk while the previous one is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+
+from starlette.types import Receive, Scope, Send
+
+from proxy_under_test._context import Context
+from proxy_under_test._errors import API_VERSION
+from proxy_under_test._fetch import BlobFetch
+
+CHUNK = 4 << 20
+Headers = list[tuple[bytes, bytes]]
+
+
+class Connection:
+    """What a body needs of its client's connection: whether it is gone, and how to cut it."""
+
+    def __init__(self, is_closing: Callable[[], bool], abort: Callable[[], None]) -> None:
+        self.is_closing = is_closing
+        self.abort = abort
+
+
+def blob_headers(digest: str | None, length: int | None, extra: Headers | None = None) -> Headers:
+    headers: Headers = [(b"content-type", b"application/octet-stream"), API_VERSION]
+    if length is not None:
+        headers.append((b"content-length", str(length).encode()))
+    if digest is not None:
+        headers += [(b"docker-content-digest", digest.encode()), (b"etag", f'"{digest}"'.encode())]
+    return headers + (extra or [])
+
+
+class HeadersOnly:
+    def __init__(self, status: int, headers: Headers) -> None:
+        self.status = status
+        self.headers = headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+class FileBody:
+    """Bytes [start, end) of an open file; closes the descriptor when done."""
+
+    def __init__(
+        self, context: Context, fd: int, start: int, end: int, status: int, headers: Headers, connection: Connection
+    ) -> None:
+        self.context = context
+        self.fd = fd
+        self.start = start
+        self.end = end
+        self.status = status
+        self.headers = headers
+        self.connection = connection
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+            offset, end = self.start, self.end
+            ahead = self._read(offset, end)
+            while ahead is not None:
+                data = await ahead
+                offset += len(data)
+                if not data:  # the file shrank under us: never complete a short body
+                    self.connection.abort()
+                    await _wait_disconnect(receive)
+                    return
+                ahead = self._read(offset, end)
+                await send({"type": "http.response.body", "body": data, "more_body": ahead is not None})
+                if self.connection.is_closing():
+                    if ahead is not None:
+                        await ahead
+                    return
+            if self.start == self.end:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            os.close(self.fd)
+
+    def _read(self, offset: int, end: int) -> Awaitable[bytes] | None:
+        if offset >= end:
+            return None
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self.context.executor, os.pread, self.fd, min(CHUNK, end - offset), offset)
+
+
+class FetchBody:
+    """A cold blob as its fetch writes it; the last byte goes out only once the digest has verified."""
+
+    def __init__(self, context: Context, fetch: BlobFetch, fd: int, headers: Headers, connection: Connection) -> None:
+        self.context = context
+        self.fetch = fetch
+        self.fd = fd
+        self.headers = headers
+        self.connection = connection
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        fetch, loop = self.fetch, asyncio.get_running_loop()
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.headers})
+            offset = 0
+            while True:
+                changed = fetch.changed
+                if fetch.state == "failed":
+                    self.connection.abort()
+                    await _wait_disconnect(receive)
+                    return
+                done = fetch.state == "done"
+                limit = fetch.written if done else fetch.written - 1
+                if offset < limit:
+                    size = min(CHUNK, limit - offset)
+                    data = await loop.run_in_executor(self.context.executor, os.pread, self.fd, size, offset)
+                    offset += len(data)
+                    last = done and offset >= fetch.written
+                    await send({"type": "http.response.body", "body": data, "more_body": not last})
+                    if last or self.connection.is_closing():
+                        return
+                elif done:
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    return
+                else:
+                    await changed.wait()
+        finally:
+            os.close(self.fd)
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass

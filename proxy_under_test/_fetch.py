@@ -1,0 +1,213 @@
+"""Cold blobs: ONE upstream GET per blob, into a temp file, hashed as it lands; readers tail the file.
+
+The fetch runs as its own task, so it outlives any one client, and every client of the same cold blob
+(ECON-COALESCE) reads the temp file as it grows through its own duplicate of the file descriptor.
+The bytes are hashed and written in a worker thread while the event loop reads the next batch from
+the upstream. The file lands in the cache only when its digest verifies; readers hold back the last
+byte until then, so a wrong or cut-short upstream body never completes a client's response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from typing import Literal
+
+import httpx
+
+from proxy_under_test._context import Context, log
+from proxy_under_test._routes import Target
+from proxy_under_test._upstream import UpstreamFailure, error_failure, response_failure
+
+BATCH = 4 << 20
+State = Literal["connecting", "streaming", "done", "failed"]
+
+
+class BlobFetch:
+    def __init__(self, context: Context, target: Target, digest: str, *, store: bool) -> None:
+        self.context = context
+        self.target = target
+        self.digest = digest
+        self.store = store
+        self.state: State = "connecting"
+        self.failure: UpstreamFailure | None = None
+        self.length_header: str | None = None
+        self.written = 0
+        self.fd, self._temp = context.cache.new_temp(digest)
+        self._committed = False
+        self._changed = asyncio.Event()
+
+    @property
+    def changed(self) -> asyncio.Event:
+        """Set at the next change of `state` or `written` (take it before looking at them)."""
+        return self._changed
+
+    @property
+    def length(self) -> int | None:
+        value = self.length_header
+        return int(value) if value is not None and value.isdigit() else None
+
+    async def started(self) -> None:
+        """Wait for the upstream's answer; raises its failure if the fetch failed."""
+        while self.state == "connecting":
+            await self._changed.wait()
+        if self.state == "failed":
+            assert self.failure is not None
+            raise self.failure
+
+    async def run(self) -> None:
+        context, cache = self.context, self.context.cache
+        try:
+            if not cache.atomic and self.store:  # `no-atomic-write` records the blob before it has it
+                await context.blocking(cache.link_blob, self.target.name, self.digest)
+            await self._download()
+            if self.store:
+                await context.blocking(self._commit)
+            self.state = "done"
+        except UpstreamFailure as failure:
+            self._fail(failure)
+        except OSError as error:  # the cache's disk: the client still must not get unverified bytes
+            log.error("cannot cache %s: %s", self.digest, error)
+            self._fail(UpstreamFailure("bad-response", "the proxy could not write its cache"))
+        finally:
+            if self.state not in ("done", "failed"):  # cancelled: the proxy is stopping
+                self._fail(UpstreamFailure("reset", "the proxy stopped before the blob arrived"))
+            self._notify()
+            if not self._committed:
+                cache.discard(self._temp)
+        if self.state == "done" and self.context.defect("fetch-twice"):
+            await self._fetch_again()
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    # ---- internals ------------------------------------------------------------------------------
+
+    async def _download(self) -> None:
+        upstream = self.context.upstream
+        response = await upstream.bounded(upstream.send("GET", self.target, f"blobs/{self.digest}", {}))
+        try:
+            if response.status_code != 200:
+                await upstream.bounded(response.aread())
+                raise response_failure(response, self.target)
+            self.length_header = response.headers.get("content-length")
+            self.state = "streaming"
+            self._notify()
+            hasher = hashlib.new(self.digest.partition(":")[0])
+            truncated = await self._absorb(response, hasher)
+        finally:
+            await response.aclose()
+        if truncated and self.context.defect("cache-truncated"):
+            return
+        if truncated:
+            raise truncated
+        if self.context.defect("no-digest-verify"):
+            return
+        if f"{hasher.name}:{hasher.hexdigest()}" != self.digest:
+            message = f"upstream {self.target.upstream} sent bytes that do not match {self.digest}"
+            raise UpstreamFailure("corrupt", message)
+
+    async def _absorb(self, response: httpx.Response, hasher: hashlib._Hash) -> UpstreamFailure | None:
+        """Read the body into the temp file; a cut-off is returned, not raised, so the caller decides."""
+        context, loop = self.context, asyncio.get_running_loop()
+        batch = bytearray()
+        pending: asyncio.Future[int] | None = None
+        cut: UpstreamFailure | None = None
+        try:
+            async for chunk in response.aiter_raw():
+                batch += chunk
+                if len(batch) >= BATCH:
+                    if pending is not None:
+                        self._advance(await pending)
+                    pending = loop.run_in_executor(context.executor, _hash_and_write, hasher, self.fd, batch)
+                    batch = bytearray()
+        except httpx.HTTPError as error:
+            cut = error_failure(error, self.target)
+        finally:
+            if pending is not None:
+                self._advance(await asyncio.shield(pending))
+        if batch:
+            self._advance(await context.blocking(_hash_and_write, hasher, self.fd, batch))
+        return cut
+
+    def _commit(self) -> None:
+        os.fsync(self.fd)
+        self.context.cache.commit(self._temp, self.digest)
+        self._committed = True
+        self.context.cache.link_blob(self.target.name, self.digest)
+
+    async def _fetch_again(self) -> None:
+        """The `fetch-twice` defect: a second full GET, as distribution 2.8 does to fill its cache."""
+        upstream = self.context.upstream
+        try:
+            response = await upstream.bounded(upstream.send("GET", self.target, f"blobs/{self.digest}", {}))
+            try:
+                async for _ in response.aiter_raw():
+                    pass
+            finally:
+                await response.aclose()
+        except (UpstreamFailure, httpx.HTTPError):
+            pass
+
+    def _advance(self, count: int) -> None:
+        self.written += count
+        self._notify()
+
+    def _fail(self, failure: UpstreamFailure) -> None:
+        self.failure = failure
+        self.state = "failed"
+        log.warning("fetching %s/%s failed: %s", self.target.name, self.digest, failure.message)
+
+    def _notify(self) -> None:
+        event, self._changed = self._changed, asyncio.Event()
+        event.set()
+
+
+class Fetches:
+    """The fetches in flight, one per (repository, digest) unless `no-coalesce` is on."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self._inflight: dict[tuple[str, str], BlobFetch] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def find(self, target: Target, digest: str) -> tuple[BlobFetch, int] | None:
+        fetch = self._inflight.get((target.name, digest))
+        return (fetch, os.dup(fetch.fd)) if fetch is not None else None
+
+    def start(self, target: Target, digest: str, *, store: bool = True) -> tuple[BlobFetch, int]:
+        """Join the fetch in flight, or start one; returns it and a descriptor of its file to read."""
+        if not self.context.defect("no-coalesce"):
+            found = self.find(target, digest)
+            if found is not None:
+                return found
+        fetch = BlobFetch(self.context, target, digest, store=store)
+        key = (target.name, digest)
+        if not self.context.defect("no-coalesce"):
+            self._inflight[key] = fetch
+        task = asyncio.create_task(self._run(key, fetch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return fetch, os.dup(fetch.fd)
+
+    async def _run(self, key: tuple[str, str], fetch: BlobFetch) -> None:
+        try:
+            await fetch.run()
+        finally:
+            if self._inflight.get(key) is fetch:
+                del self._inflight[key]
+            fetch.close()
+
+    async def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _hash_and_write(hasher: hashlib._Hash, fd: int, data: bytearray) -> int:
+    hasher.update(data)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    return len(data)

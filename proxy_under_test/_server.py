@@ -1,0 +1,135 @@
+"""ReferenceProxy: run the proxy in a background thread (`with`), or in the current loop (`await serve()`)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import TracebackType
+
+from proxy_under_test._app import ProxyApp
+from proxy_under_test._cache import Cache
+from proxy_under_test._config import ProxyConfig
+from proxy_under_test._context import Context
+from proxy_under_test._failures import Failures
+from proxy_under_test._fetch import Fetches
+from proxy_under_test._listener import Listener
+from proxy_under_test._routes import Router
+from proxy_under_test._upstream import Upstream
+
+_WORKERS = 8
+
+
+class ReferenceProxy:
+    """The reference pull-through proxy. `url` is valid once it accepts connections."""
+
+    def __init__(self, config: ProxyConfig) -> None:
+        self.config = config
+        self._port = config.port
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        host = self.config.host
+        return f"http://[{host}]:{self._port}" if ":" in host else f"http://{host}:{self._port}"
+
+    # ---- foreground -----------------------------------------------------------------------------
+
+    async def serve(self, ready: Future[None] | None = None) -> None:
+        """Serve in the running loop until `stop()` or cancellation."""
+        config = self.config
+        self._loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        cache = Cache(config.cache_dir, atomic="no-atomic-write" not in config.defects)
+        executor = ThreadPoolExecutor(_WORKERS, thread_name_prefix="proxy-io")
+        upstream: Upstream | None = None
+        try:
+            await self._loop.run_in_executor(executor, cache.open)
+            upstream = Upstream(
+                timeout=600.0 if "no-upstream-timeout" in config.defects else config.upstream_timeout,
+                user=config.upstream_user,
+                password=config.upstream_password,
+                reuse_tokens="token-per-request" not in config.defects,
+            )
+            context = Context(
+                config=config,
+                cache=cache,
+                upstream=upstream,
+                failures=Failures(config.defects, _credentials(config)),
+                router=Router(config.upstream, config.projects, check="no-path-check" not in config.defects),
+                executor=executor,
+            )
+            fetches = Fetches(context)
+            app = ProxyApp(context, fetches)
+            listener = Listener(app, config.host, config.port)
+            app.listener = listener
+            try:
+                await listener.start()
+                self._port = listener.port
+                if ready is not None:
+                    ready.set_result(None)
+                await self._stopped.wait()
+            finally:
+                await listener.stop()
+                await fetches.cancel_all()
+        finally:
+            if upstream is not None:
+                await upstream.aclose()
+            executor.shutdown(wait=True)
+            cache.close()
+
+    # ---- background thread ----------------------------------------------------------------------
+
+    def start(self) -> ReferenceProxy:
+        """Serve from a background thread; returns once the port accepts connections."""
+        ready: Future[None] = Future()
+
+        def run() -> None:
+            loop = _new_loop()
+            try:
+                loop.run_until_complete(self.serve(ready))
+            except BaseException as error:  # noqa: BLE001 - handed to the starting thread
+                if not ready.done():
+                    ready.set_exception(error)
+            finally:
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="reference-proxy", daemon=True)
+        self._thread.start()
+        ready.result(timeout=30)
+        return self
+
+    def stop(self) -> None:
+        loop, stopped = self._loop, self._stopped
+        if loop is None or stopped is None or loop.is_closed():
+            return
+        loop.call_soon_threadsafe(stopped.set)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def __enter__(self) -> ReferenceProxy:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def _credentials(config: ProxyConfig) -> tuple[str, str] | None:
+    if config.upstream_user is None or config.upstream_password is None:
+        return None
+    return config.upstream_user, config.upstream_password
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
