@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from harness.commands import upstream
+from harness.commands import proxy, run, upstream
 from reports import cli as report_cli
 
 USAGE_ERROR = 2
@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pullthrough", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in (upstream,):
+    for module in (run, upstream, proxy):
         module.register(commands)
     report_cli.register(commands)
     return parser

@@ -60,6 +60,7 @@ class OciClient:
         self.timeout = timeout
         self.redactor = redactor or Redactor([p for p in (password,) if p])
         self.exchanges: list[Exchange] = []
+        self.raw_answers: list[Answer] = []  # unredacted, for searching them for leaked secrets
         self._auth = (username, password) if username is not None and password is not None else None
         self._tokens: dict[str, str] = {}
         self._http = httpx.Client(
@@ -80,16 +81,26 @@ class OciClient:
     # ---- requests -------------------------------------------------------------------------------
 
     def request(
-        self, method: str, path: str, headers: dict[str, str] | None = None, content: bytes | None = None
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        content: bytes | None = None,
+        *,
+        raw_path: bool = False,
     ) -> Answer:
-        """One request, with token auth against the registry when it asks for it (401 + Bearer)."""
+        """One request, with token auth against the registry when it asks for it (401 + Bearer).
+
+        With `raw_path`, the path goes on the wire exactly as given (no dot-segment normalisation).
+        """
         headers = dict(headers or {})
         scope_key = path.split("/manifests/")[0].split("/blobs/")[0]
         if scope_key in self._tokens:
             headers["Authorization"] = f"Bearer {self._tokens[scope_key]}"
         elif self._auth is not None and "Authorization" not in headers:
             headers["Authorization"] = _basic(*self._auth)
-        answer = self._send(method, self.base_url + path, headers, content)
+        target = path.encode() if raw_path else None
+        answer = self._send(method, self.base_url + path, headers, content, target)
         challenge = answer.headers.get("www-authenticate", "")
         if (
             answer.status == 401
@@ -100,7 +111,7 @@ class OciClient:
             if token is not None:
                 self._tokens[scope_key] = token
                 headers["Authorization"] = f"Bearer {token}"
-                answer = self._send(method, self.base_url + path, headers, content)
+                answer = self._send(method, self.base_url + path, headers, content, target)
         return answer
 
     def manifest(
@@ -141,14 +152,17 @@ class OciClient:
 
     # ---- internals ------------------------------------------------------------------------------
 
-    def _send(self, method: str, url: str, headers: dict[str, str], content: bytes | None) -> Answer:
+    def _send(
+        self, method: str, url: str, headers: dict[str, str], content: bytes | None, target: bytes | None = None
+    ) -> Answer:
         answer = Answer(method, url)
         started = time.monotonic()
         deadline = started + self.timeout
         hasher = hashlib.sha256()
         body = bytearray()
         try:
-            with self._http.stream(method, url, headers=headers, content=content) as response:
+            extensions = {"target": target} if target is not None else None
+            with self._http.stream(method, url, headers=headers, content=content, extensions=extensions) as response:
                 answer.status = response.status_code
                 answer.headers = {k.lower(): v for k, v in response.headers.items()}
                 answer.error = "partial"
@@ -176,6 +190,7 @@ class OciClient:
         if answer.status is not None and method != "HEAD":
             answer.body_digest = "sha256:" + hasher.hexdigest()
         self.exchanges.append(self._exchange(answer, headers))
+        self.raw_answers.append(answer)
         return answer
 
     def _token(self, challenge: dict[str, str]) -> str | None:

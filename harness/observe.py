@@ -51,6 +51,9 @@ def classify(
         return make("connection-error", f"connection-error({kind})", f"connection {kind}")
     if 200 <= answer.status < 300:
         return _success(answer, asked, cached, fresh, make)
+    if 300 <= answer.status < 400:
+        location = answer.headers.get("location", "")
+        return make("redirect", f"redirect({answer.status})", f"{answer.status} to {location!r}")
     codes = parse_error_body(answer.body) if answer.method != "HEAD" else None
     code = codes[0][0] if codes else None
     message = codes[0][1] if codes else answer.body[:200].decode("utf-8", "replace")

@@ -1,0 +1,93 @@
+"""FRESH: documented rules 1 and 2 (serve the cache when unchanged, the new image when changed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from fake_upstream import Image
+from harness.case import Case
+from harness.expect import predicate, served_cached, served_fresh
+from harness.observe import upstream_counts
+from reports.model import Observation
+from scenarios._cells import Cell, cells, relabel
+
+
+def _pull(case: Case, image: Image, fresh: Image | None = None, platform: str | None = None) -> Observation:
+    """A whole docker-style pull, summarised: served-cached (or -fresh) only if every step is."""
+    case.mark()
+    source = fresh or image
+    observations = [case.observe(image, "tag", "GET", fresh=fresh, platform=platform)]
+    if len(source.platforms) > 1:
+        observations.append(case.observe(source, "child", "GET", platform=platform))
+    observations += [case.observe(source, what, "GET", platform=platform) for what in ("config", "layer")]
+    failed = [o for o in observations if o.kind not in ("served", "served-cached", "served-fresh")]
+    return failed[0] if failed else observations[0]
+
+
+@pytest.mark.rule("FRESH-1")
+def test_unchanged_tag_is_served_from_cache_without_refetching_blobs(case: Case) -> None:
+    image = case.image()
+    case.warm(image)
+    observation = _pull(case, image)
+    refetched = upstream_counts(case.upstream_requests()).get("GET blob", 0)
+    if refetched:
+        observation = relabel(observation, f"{refetched} blobs fetched again")
+    case.check(observation, predicate("served cached, no blob fetched again", lambda o: o.label == "served-cached"))
+
+
+@pytest.mark.rule("FRESH-2")
+def test_updated_tag_serves_and_caches_the_new_image(case: Case) -> None:
+    old = case.image()
+    case.warm(old)
+    new = case.upstream.add_image(old.repository, old.tag, layers=(4096, 30000))
+    case.check(_pull(case, old, fresh=new), served_fresh())
+    case.settle(new)
+    case.upstream.set_outage("refused")
+    case.check(_pull(case, old, fresh=new), served_fresh(), note="later, with the upstream refused")
+
+
+@pytest.mark.rule("FRESH-3")
+@pytest.mark.parametrize(
+    ("media_type", "platforms"),
+    [
+        pytest.param("oci", None, id="oci"),
+        pytest.param("docker", None, id="docker"),
+        pytest.param("oci", ("linux/amd64", "linux/arm64"), id="oci-index"),
+        pytest.param("docker", ("linux/amd64", "linux/arm64"), id="docker-list"),
+    ],
+)
+def test_cold_pull_then_whole_image_from_cache(case: Case, media_type: str, platforms: tuple[str, ...] | None) -> None:
+    image = case.image(media_type=media_type, platforms=platforms)
+    platform = "linux/arm64" if platforms else None
+    case.warm(image, platform)
+    case.upstream.set_outage("refused")
+    case.check(_pull(case, image, platform=platform), served_cached(), note="with the upstream refused")
+
+
+@pytest.mark.rule("FRESH-4")
+@pytest.mark.parametrize("cell", cells("tag-GET", "tag-HEAD"))
+def test_freshness_check_is_a_head(case: Case, cell: Cell) -> None:
+    image = case.image()
+    case.warm(image)
+    case.mark()
+    case.request(image, cell.what, cell.method)
+    counts = upstream_counts(case.upstream_requests())
+    heads, gets = counts.get("HEAD manifest", 0), counts.get("GET manifest", 0)
+    label = f"upstream-requests(HEAD manifest={heads}, GET manifest={gets})"
+    observation = Observation("upstream-requests", label, detail=f"upstream saw {counts}", upstream=counts)
+    case.check(
+        observation,
+        predicate("a manifest HEAD upstream, no manifest GET", lambda o: o.upstream.get("GET manifest", 0) == 0),
+    )
+
+
+@pytest.mark.rule("FRESH-5")
+@pytest.mark.parametrize("cell", cells("digest-GET", "digest-HEAD", "config-GET", "layer-GET", "layer-HEAD"))
+def test_digest_pull_of_cached_content_never_asks_upstream(case: Case, cell: Cell) -> None:
+    image = case.image()
+    case.warm(image)
+    case.mark()
+    observation = case.observe(image, cell.what, cell.method)
+    if observation.upstream:
+        observation = relabel(observation, "asked upstream")
+    case.check(observation, predicate("served cached with no upstream request", lambda o: o.label == "served-cached"))
