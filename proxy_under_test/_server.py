@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 
@@ -41,8 +42,8 @@ class ReferenceProxy:
 
     # ---- foreground -----------------------------------------------------------------------------
 
-    async def serve(self, ready: Future[None] | None = None) -> None:
-        """Serve in the running loop until `stop()` or cancellation."""
+    async def serve(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Serve in the running loop until `stop()` or cancellation; `on_ready` runs once it accepts connections."""
         config = self.config
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
@@ -72,8 +73,8 @@ class ReferenceProxy:
             try:
                 await listener.start()
                 self._port = listener.port
-                if ready is not None:
-                    ready.set_result(None)
+                if on_ready is not None:
+                    on_ready()
                 await self._stopped.wait()
             finally:
                 await listener.stop()
@@ -91,9 +92,9 @@ class ReferenceProxy:
         ready: Future[None] = Future()
 
         def run() -> None:
-            loop = _new_loop()
+            loop = new_loop()
             try:
-                loop.run_until_complete(self.serve(ready))
+                loop.run_until_complete(self.serve(lambda: ready.set_result(None)))
             except BaseException as error:  # noqa: BLE001 - handed to the starting thread
                 if not ready.done():
                     ready.set_exception(error)
@@ -127,7 +128,7 @@ def _credentials(config: ProxyConfig) -> tuple[str, str] | None:
     return config.upstream_user, config.upstream_password
 
 
-def _new_loop() -> asyncio.AbstractEventLoop:
+def new_loop() -> asyncio.AbstractEventLoop:
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvicorn[standard] brings it
