@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from reports import redact
 from reports.compare import compare_runs
@@ -14,7 +15,7 @@ from reports.looks import LOOKS, ORDER, PROBLEMS
 from reports.model import Results, Verdict
 from reports.outcome import outcome
 from reports.outline import anchors, outline
-from reports.transcript import exchange_text, observation_facts, reproduce
+from reports.transcript import exchange_text, observation_facts, reproduce, visible
 
 
 def render_report(results: Results) -> str:
@@ -77,7 +78,13 @@ def _environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_visible,
     )
+
+
+def _visible(value: Any) -> Any:
+    # Markup is HTML the templates made (macros); everything else is run data, shown without control characters.
+    return visible(value) if isinstance(value, str) and not isinstance(value, Markup) else value
 
 
 def _version() -> str:

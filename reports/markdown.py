@@ -15,6 +15,7 @@ from reports.looks import LOOKS, ORDER, PROBLEMS
 from reports.model import Results
 from reports.outcome import outcome
 from reports.outline import outline
+from reports.transcript import visible
 
 LIMIT = 50
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
@@ -100,7 +101,7 @@ def render_comparison_markdown(runs: Sequence[Results], *, limit: int = LIMIT) -
 
 def escape(text: str) -> str:
     """Literal text in GitHub Markdown: every character that could start markup or end a table cell escaped."""
-    return _SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return _SPECIAL.sub(r"\\\1", visible(" ".join(text.split())))
 
 
 def code(text: str) -> str:

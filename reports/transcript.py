@@ -6,8 +6,17 @@ HTML shows them in `<pre>` blocks; JUnit and Allure carry them as text. Input is
 
 from __future__ import annotations
 
+import re
+
 from reports import curl
 from reports.model import CaseResult, Exchange, Observation, UpstreamRequest
+
+# Control characters other than tab and newlines: shown as \xNN, never passed to a terminal or a page.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def exchange_text(exchange: Exchange) -> str:

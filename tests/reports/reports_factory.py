@@ -4,6 +4,7 @@ and redaction."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import random
@@ -348,3 +349,15 @@ def _hostile(case: CaseResult) -> CaseResult:
             ],
         ),
     )
+
+
+@functools.cache
+def suite_results() -> Results:
+    """A whole suite's worth of cases (300): every verdict and kind, hostile strings, planted credentials."""
+    return make_results()
+
+
+@functools.cache
+def few_results() -> Results:
+    """Forty cases, still covering every verdict and observation kind, with the hostile case."""
+    return make_results(size=40, seed=11)
