@@ -39,8 +39,10 @@ def summary_table(results: Results, *, limit: int = LIMIT) -> RenderableType:
     problems = sorted((c for c in results.cases if c.verdict in PROBLEMS), key=lambda c: ORDER.index(c.verdict))
     if problems:
         listing = Table(title=Text(f"needs attention ({len(problems)})"), title_justify="left", box=None)
-        for column in ("", "case", "observed", "expected"):
-            listing.add_column(column, overflow="fold")
+        listing.add_column("")
+        listing.add_column("case", no_wrap=True)
+        listing.add_column("observed", overflow="fold")
+        listing.add_column("expected", overflow="fold")
         for case in problems[:limit]:
             look = LOOKS[case.verdict]
             listing.add_row(
@@ -69,29 +71,26 @@ def written(paths: Mapping[str, Path] | Iterable[Path]) -> RenderableType:
 
 
 def changes_table(changes: list[Change]) -> RenderableType:
-    """A diff between two runs: changed observations first in emphasis, added and removed cases dimmed."""
+    """A diff between two runs: changed observations in emphasis, added and removed cases dimmed."""
     behaviour = sum(1 for change in changes if change.changed)
     if not changes:
         return Text("no observation changed", style="green")
     table = Table(title=Text(f"{behaviour} observation(s) changed"), title_justify="left")
-    table.add_column("case", overflow="fold")
-    table.add_column("change")
+    table.add_column("case", no_wrap=True)
     table.add_column("old", overflow="fold")
     table.add_column("new", overflow="fold")
     for change in changes:
-        style = "bold" if change.changed else "dim"
         table.add_row(
-            Text(change.id, style=style),
-            Text(change.kind, style=style),
-            _label(change.old, change.old_verdict),
-            _label(change.new, change.new_verdict),
+            Text(change.id, style="bold" if change.changed else "dim"),
+            _label(change.old, change.old_verdict, "not in the old run"),
+            _label(change.new, change.new_verdict, "not in the new run"),
         )
     return table
 
 
-def _label(label: str | None, verdict: Verdict | None) -> Text:
+def _label(label: str | None, verdict: Verdict | None, absent: str) -> Text:
     if label is None or verdict is None:
-        return Text("—", style="dim")
+        return Text(f"— {absent}", style="dim")
     look = LOOKS[verdict]
     return Text.assemble((f"{look.symbol} ", look.rich), label)
 
