@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -34,6 +36,12 @@ class ProxyApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        try:
+            await self._answer(scope, receive, send)
+        except asyncio.CancelledError:  # the proxy is stopping and has cut this connection already
+            return
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         head = scope["method"] == "HEAD"
         try:
             response = await self._dispatch(Request(scope, receive), classify(scope["path"]), head)

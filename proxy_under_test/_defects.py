@@ -41,7 +41,7 @@ _ROWS = [
     ("cold-429-as-500", "COLD-429", "cold upstream 429 -> 500 without Retry-After"),
     ("cold-down-as-404", "COLD-DOWN", "cold upstream refused/reset/5xx -> 404 (hides the cause)"),
     ("cold-auth-as-404", "COLD-AUTH", "cold upstream 401/403/token failure -> 404"),
-    ("no-digest-verify", "INTEG-CORRUPT", "streams and caches upstream bytes without checking the digest"),
+    ("no-digest-verify", "INTEG-CORRUPT", "streams and caches upstream blob bytes without checking the digest"),
     ("cache-truncated", "INTEG-TRUNCATE", "a cut-short upstream body ends the client's response and is cached"),
     (
         "lying-content-length",
@@ -72,7 +72,7 @@ _ROWS = [
     ),
     ("no-coalesce", "ECON-COALESCE", "concurrent cold GETs of one blob each fetch it from upstream"),
     ("head-as-get", "ECON-HEAD", "a client HEAD of a cold blob or digest manifest becomes an upstream GET"),
-    ("fetch-twice", "ECON-ONCE", "a cold blob is fetched twice (streamed to the client, then again to the cache)"),
+    ("fetch-twice", "ECON-ONCE", "a cold blob is fetched twice (one for the client, one for the cache)"),
     ("token-per-request", "ECON-TOKEN", "fetches a new upstream token for every request"),
     ("leak-credentials", "SEC-CREDS", "upstream credentials appear in the error message when the upstream refuses"),
     ("cross-repo-blobs", "SEC-ISOLATION", "serves content cached via repository a to repository b without asking"),

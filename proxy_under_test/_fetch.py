@@ -21,6 +21,7 @@ from proxy_under_test._routes import Target
 from proxy_under_test._upstream import UpstreamFailure, error_failure, response_failure
 
 BATCH = 4 << 20
+FLUSH_AFTER = 0.05  # a slow upstream's bytes still reach the file (and the readers) promptly
 State = Literal["connecting", "streaming", "done", "failed"]
 
 
@@ -62,6 +63,8 @@ class BlobFetch:
             if not cache.atomic and self.store:  # `no-atomic-write` records the blob before it has it
                 await context.blocking(cache.link_blob, self.target.name, self.digest)
             await self._download()
+            if self.context.defect("fetch-twice"):
+                await self._fetch_again()
             if self.store:
                 await context.blocking(self._commit)
             self.state = "done"
@@ -76,8 +79,6 @@ class BlobFetch:
             self._notify()
             if not self._committed:
                 cache.discard(self._temp)
-        if self.state == "done" and self.context.defect("fetch-twice"):
-            await self._fetch_again()
 
     def close(self) -> None:
         os.close(self.fd)
@@ -114,14 +115,16 @@ class BlobFetch:
         batch = bytearray()
         pending: asyncio.Future[int] | None = None
         cut: UpstreamFailure | None = None
+        flushed = loop.time()
         try:
             async for chunk in response.aiter_raw():
                 batch += chunk
-                if len(batch) >= BATCH:
+                if len(batch) >= BATCH or (loop.time() - flushed > FLUSH_AFTER and (pending is None or pending.done())):
                     if pending is not None:
                         self._advance(await pending)
                     pending = loop.run_in_executor(context.executor, _hash_and_write, hasher, self.fd, batch)
                     batch = bytearray()
+                    flushed = loop.time()
         except httpx.HTTPError as error:
             cut = error_failure(error, self.target)
         finally:

@@ -67,16 +67,22 @@ class Listener:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(self._protocol, sock=sock, backlog=2048)
 
-    async def stop(self) -> None:
+    async def close(self) -> None:
+        """Stop accepting, and cut every connection (their requests then end on their own)."""
         if self._server is not None:
             self._server.close()
             self._server = None
         for transport in list(self._connections.values()):
             transport.abort()
+
+    async def drain(self, grace: float) -> None:
+        """Wait `grace` seconds for requests in flight to end, then cancel the rest."""
         tasks = [task for task in self._state.tasks if not task.done()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def is_closing(self, peer: Any) -> bool:
         transport = self._connections.get(_peer(peer))

@@ -19,6 +19,7 @@ from proxy_under_test._routes import Router
 from proxy_under_test._upstream import Upstream
 
 _WORKERS = 8
+_GRACE = 1.0  # seconds requests in flight get to end after their connections are cut
 
 
 class ReferenceProxy:
@@ -77,8 +78,9 @@ class ReferenceProxy:
                     on_ready()
                 await self._stopped.wait()
             finally:
-                await listener.stop()
+                await listener.close()
                 await fetches.cancel_all()
+                await listener.drain(_GRACE)
         finally:
             if upstream is not None:
                 await upstream.aclose()

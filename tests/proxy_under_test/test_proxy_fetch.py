@@ -1,0 +1,168 @@
+"""Cold blobs: verified before they complete or land (INTEG-CORRUPT/TRUNCATE/LENGTH), fetched once
+(ECON-ONCE) and shared by concurrent clients (ECON-COALESCE)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from proxy_checks import ACCEPT, Rig, oci_error, rule_test, sha256, wait_until
+from starlette.types import Receive, Scope, Send
+
+from fake_upstream import Match
+
+_HOP = frozenset({b"content-length", b"transfer-encoding", b"connection", b"keep-alive"})
+
+
+def attempt(client: httpx.Client, path: str) -> tuple[int, bytes, dict[str, str]] | None:
+    """(status, body, headers), or None when the transfer failed visibly."""
+    try:
+        got = client.get(path)
+    except httpx.TransportError:
+        return None
+    return got.status_code, got.content, dict(got.headers)
+
+
+def never_wrong(result: tuple[int, bytes, dict[str, str]] | None, digest: str) -> None:
+    assert result is None or result[0] != 200 or sha256(result[1]) == digest, "a 200 with bytes that are not the blob"
+
+
+@rule_test("INTEG-CORRUPT", "no-digest-verify")
+def test_corrupt_bytes_never_complete_and_are_not_cached(tmp_path: Path, defects: frozenset[str]) -> None:
+    with Rig(tmp_path) as rig:
+        client = rig.client(rig.proxy(defects))
+        image = rig.upstream.add_image("team/app", "v1", layers=[300_000])
+        layer = image.blobs[-1]
+        rig.upstream.add_fault("corrupt", Match(method="GET", kind="blob"), times=1)
+        never_wrong(attempt(client, f"/v2/team/app/blobs/{layer}"), layer)
+        rig.upstream.set_outage("refused")
+        never_wrong(attempt(client, f"/v2/team/app/blobs/{layer}"), layer)
+        oci_error(client.get(f"/v2/team/app/blobs/{layer}"), 502)
+        rig.upstream.set_outage("none")
+        assert sha256(client.get(f"/v2/team/app/blobs/{layer}").content) == layer
+
+
+@pytest.mark.parametrize("reference", ["tag", "digest"])
+def test_corrupt_manifests_are_refused(tmp_path: Path, reference: str) -> None:
+    with Rig(tmp_path) as rig:
+        client = rig.client(rig.proxy())
+        image = rig.upstream.add_image("team/app", "v1")
+        name = "v1" if reference == "tag" else image.digest
+        rig.upstream.add_fault("corrupt", Match(method="GET", kind="manifest"), times=1)
+        message = oci_error(client.get(f"/v2/team/app/manifests/{name}", headers=ACCEPT), 502, "UNAVAILABLE")
+        assert "do not match" in message
+        assert sha256(client.get(f"/v2/team/app/manifests/{name}", headers=ACCEPT).content) == image.digest
+
+
+@rule_test("INTEG-TRUNCATE", "cache-truncated")
+@pytest.mark.parametrize("after", [0, 150_000])
+def test_a_cut_short_body_fails_visibly_and_is_not_cached(tmp_path: Path, defects: frozenset[str], after: int) -> None:
+    with Rig(tmp_path) as rig:
+        client = rig.client(rig.proxy(defects))
+        image = rig.upstream.add_image("team/app", "v1", layers=[300_000])
+        layer = image.blobs[-1]
+        rig.upstream.add_fault("truncate", Match(method="GET", kind="blob"), times=1, after_bytes=after)
+        first = attempt(client, f"/v2/team/app/blobs/{layer}")
+        assert first is None or first[0] != 200, "the cut-short transfer completed"
+        rig.upstream.set_outage("refused")
+        never_wrong(attempt(client, f"/v2/team/app/blobs/{layer}"), layer)
+        rig.upstream.set_outage("none")
+        assert sha256(client.get(f"/v2/team/app/blobs/{layer}").content) == layer
+
+
+@rule_test("INTEG-LENGTH", "lying-content-length")
+def test_content_length_is_the_truth_when_the_upstream_sends_none(tmp_path: Path, defects: frozenset[str]) -> None:
+    with Rig(tmp_path) as rig, chunking_relay(rig.upstream.url) as relay:
+        client = rig.client(rig.proxy(defects, upstream=relay))
+        image = rig.upstream.add_image("team/app", "v1", layers=[300_000])
+        for path in [f"blobs/{image.blobs[-1]}", f"manifests/{image.digest}", f"blobs/{image.blobs[-1]}"]:
+            result = attempt(client, f"/v2/team/app/{path}")
+            assert result is not None and result[0] == 200, result and result[0]
+            status, body, headers = result
+            assert sha256(body) == path.split("/")[1]
+            assert headers.get("content-length") in (None, str(len(body))), headers.get("content-length")
+
+
+@rule_test("ECON-ONCE", "fetch-twice")
+def test_a_cold_blob_is_fetched_once(tmp_path: Path, defects: frozenset[str]) -> None:
+    with Rig(tmp_path) as rig:
+        client = rig.client(rig.proxy(defects))
+        image = rig.upstream.add_image("team/app", "v1", layers=[300_000])
+        layer = image.blobs[-1]
+        assert sha256(client.get(f"/v2/team/app/blobs/{layer}").content) == layer
+        assert sha256(client.get(f"/v2/team/app/blobs/{layer}").content) == layer
+        assert len(rig.upstream_requests("GET", "blob")) == 1
+
+
+@rule_test("ECON-COALESCE", "no-coalesce")
+def test_concurrent_cold_gets_share_one_fetch(tmp_path: Path, defects: frozenset[str]) -> None:
+    with Rig(tmp_path) as rig:
+        proxy = rig.proxy(defects)
+        image = rig.upstream.add_image("team/app", "v1", layers=[1 << 20])
+        layer = image.blobs[-1]
+        rig.upstream.add_fault("slow", Match(method="GET", kind="blob"), rate=8 << 20)
+
+        async def pull_all() -> list[str]:
+            async with httpx.AsyncClient(base_url=proxy.url, timeout=10, limits=httpx.Limits(max_connections=20)) as c:
+                answers = await asyncio.gather(*(c.get(f"/v2/team/app/blobs/{layer}") for _ in range(20)))
+            return [sha256(a.content) if a.status_code == 200 else str(a.status_code) for a in answers]
+
+        assert asyncio.run(pull_all()) == [layer] * 20
+        assert len(rig.upstream_requests("GET", "blob")) == 1
+
+
+def test_a_client_leaving_does_not_stop_the_fetch(tmp_path: Path) -> None:
+    with Rig(tmp_path) as rig:
+        proxy = rig.proxy()
+        image = rig.upstream.add_image("team/app", "v1", layers=[1 << 20])
+        layer = image.blobs[-1]
+        rig.upstream.add_fault("slow", Match(method="GET", kind="blob"), rate=4 << 20, times=1)
+        with (
+            httpx.Client(base_url=proxy.url, timeout=10) as leaving,
+            leaving.stream("GET", f"/v2/team/app/blobs/{layer}") as response,
+        ):
+            assert response.status_code == 200
+            next(response.iter_raw())
+        wait_until(lambda: all(e.complete for e in rig.upstream_requests("GET", "blob")), what="the fetch to end")
+        rig.upstream.set_outage("refused")
+        got = rig.client(proxy).get(f"/v2/team/app/blobs/{layer}")
+        assert got.status_code == 200 and sha256(got.content) == layer
+
+
+@contextmanager
+def chunking_relay(upstream: str) -> Iterator[str]:
+    """A pass-through to the upstream that drops Content-Length (chunked bodies), on a loopback port."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        query = scope["query_string"].decode()
+        url = upstream + scope["path"] + (f"?{query}" if query else "")
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"host", b"connection")]
+        async with httpx.AsyncClient() as client, client.stream(scope["method"], url, headers=headers) as answer:
+            kept = [(k.lower(), v) for k, v in answer.headers.raw if k.lower() not in _HOP]
+            await send({"type": "http.response.start", "status": answer.status_code, "headers": kept})
+            async for chunk in answer.aiter_raw():
+                if scope["method"] != "HEAD":
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, what="the relay to listen")
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
