@@ -18,9 +18,9 @@ from reports.outline import anchors, outline
 from reports.transcript import exchange_text, observation_facts, reproduce, visible
 
 
-def render_report(results: Results) -> str:
+def render_report(results: Results, *, redacted: bool = False) -> str:
     """The report of one run: summary meter, matrix of families x cells, then every case in full."""
-    results = redact.results(results)
+    results = results if redacted else redact.results(results)
     families = outline(results.cases)
     return (
         _environment()

@@ -21,8 +21,8 @@ LIMIT = 50
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 
 
-def render_markdown(results: Results, *, limit: int = LIMIT) -> str:
-    results = redact.results(results)
+def render_markdown(results: Results, *, limit: int = LIMIT, redacted: bool = False) -> str:
+    results = results if redacted else redact.results(results)
     result = outcome(results)
     run = results.run
     version = f" {run.target_version}" if run.target_version else ""

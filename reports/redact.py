@@ -35,10 +35,14 @@ _CURL_USER = re.compile(r"(\s(?:-u|--user)\s+)(\S+)")
 _USERS_FLAG = re.compile(r"--users?((?:=|\s+)[^\s:-][^\s:]*:\S+)+")
 _USER_PASSWORD = re.compile(r"(^|=|\s)([^\s:=-][^\s:]*):\S+")
 _USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
+# Every pattern above needs one of these; one search decides whether the others run at all.
+_MAYBE = re.compile(r"bearer|basic|token|passw|secret|auth|api.?key|signature|-u\s|--user|://[^/@\s]+@", re.IGNORECASE)
 
 
 def text(value: str) -> str:
     """Free text (bodies, error messages, command lines): secrets in any common spelling become REDACTED."""
+    if not _MAYBE.search(value):
+        return value
     value = _USERINFO.sub(rf"\1{REDACTED}@", value)
     value = _SCHEME_TOKEN.sub(rf"\1 {REDACTED}", value)
     value = _JSON_FIELD.sub(rf'\1"{REDACTED}"', value)

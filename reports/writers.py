@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from reports import redact
 from reports.html import render_comparison, render_report
@@ -19,11 +20,15 @@ FILE_NAMES = {"json": "results.json", "html": "report.html", "md": "summary.md",
 SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".xml": "junit", ".json": "json"}
 
 
-def render_json(results: Results) -> str:
-    return redact.results(results).to_json() + "\n"
+def render_json(results: Results, *, redacted: bool = False) -> str:
+    return (results if redacted else redact.results(results)).to_json() + "\n"
 
 
-_RENDERERS: dict[str, Callable[[Results], str]] = {
+class _Renderer(Protocol):
+    def __call__(self, results: Results, *, redacted: bool = False) -> str: ...
+
+
+_RENDERERS: dict[str, _Renderer] = {
     "html": render_report,
     "md": render_markdown,
     "junit": render_junit,
@@ -35,9 +40,9 @@ _COMPARERS: dict[str, Callable[[Sequence[Results]], str]] = {
 }
 
 
-def render(results: Results, fmt: str) -> str:
-    """One run in a text format: html, md, junit or json."""
-    return _RENDERERS[fmt](results)
+def render(results: Results, fmt: str, *, redacted: bool = False) -> str:
+    """One run in a text format: html, md, junit or json. `redacted`: the caller ran `redact.results` already."""
+    return _RENDERERS[fmt](results, redacted=redacted)
 
 
 def render_many(runs: Sequence[Results], fmt: str) -> str:
@@ -49,10 +54,11 @@ def write_all(results: Results, report_dir: str | Path) -> dict[str, Path]:
     """results.json, report.html, summary.md and junit.xml into `report_dir` (created); their paths by format."""
     directory = Path(report_dir)
     directory.mkdir(parents=True, exist_ok=True)
+    clean = redact.results(results)  # once for all four
     paths = {}
     for fmt, name in FILE_NAMES.items():
         path = directory / name
-        write_text(path, render(results, fmt))
+        write_text(path, render(clean, fmt, redacted=True))
         paths[fmt] = path
     return paths
 

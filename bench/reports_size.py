@@ -1,0 +1,157 @@
+"""Report generation time and size: one run of every scenario, and a comparison of three runs.
+
+    python bench/reports_size.py                         # generated runs: 300 cases each, with transcripts
+    python bench/reports_size.py a.json b.json c.json    # real results files (the first is the single run)
+    python bench/reports_size.py --allure node_modules/.bin/allure   # also Allure 3's single file, as a ratio
+
+Targets: each report written in under 2 s, HTML under 5 MB. Times are the best of --repeat runs;
+"CLI" rows are the whole `pullthrough report` process (interpreter start, imports, read, validate, write).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from reports.allure_results import write_allure
+from reports.html import render_comparison
+from reports.markdown import render_comparison_markdown
+from reports.model import Results
+from reports.validate import load
+from reports.writers import write_all
+
+_ROOT = Path(__file__).resolve().parents[1]
+_TIME_TARGET = 2.0
+_SIZE_TARGET = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Row:
+    what: str
+    seconds: float | None
+    size: int
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", nargs="*", help="results.json files (default: generated runs)")
+    parser.add_argument("--cases", type=int, default=None, help="generated runs: cases per run (default: 300)")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--allure", help="the npm allure 3 binary, to render the same run as a single file")
+    args = parser.parse_args()
+
+    runs, source = _runs(args.results, args.cases)
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="pullthrough-bench-") as temp:
+        work = Path(temp)
+        files = []
+        for n, run in enumerate(runs):
+            files.append(work / f"run{n}.json")
+            run.write(files[-1])
+
+        seconds = _best(args.repeat, lambda: write_all(runs[0], work / "single"))
+        paths = write_all(runs[0], work / "single")
+        rows.append(
+            Row("one run: write_all (4 files, in process)", seconds, sum(p.stat().st_size for p in paths.values()))
+        )
+        rows += [Row(f"  {path.name}", None, path.stat().st_size) for path in paths.values()]
+        single = _cli("one run: `pullthrough report R.json -o report.html`", [str(files[0]), "-o", "r.html"], work)
+        rows.append(single)
+
+        rows.append(
+            Row(
+                "three runs: comparison html (in process)",
+                _best(args.repeat, lambda: render_comparison(runs)),
+                len(render_comparison(runs).encode()),
+            )
+        )
+        rows.append(
+            Row(
+                "three runs: comparison md (in process)",
+                _best(args.repeat, lambda: render_comparison_markdown(runs)),
+                len(render_comparison_markdown(runs).encode()),
+            )
+        )
+        rows.append(
+            _cli("three runs: `pullthrough report a b c -o matrix.html`", [*map(str, files[:3]), "-o", "m.html"], work)
+        )
+        peer = _allure(args.allure, runs[0], work, args.repeat) if args.allure else None
+
+    _print(source, runs, rows, single, peer)
+
+
+def _runs(paths: list[str], cases: int | None) -> tuple[list[Results], str]:
+    if paths:
+        runs = [load(path) for path in paths]
+        while len(runs) < 3:
+            runs.append(runs[-1])
+        return runs, "results files " + ", ".join(paths)
+    sys.path.insert(0, str(_ROOT / "tests" / "reports"))
+    factory = importlib.import_module("reports_factory")
+    runs = [
+        factory.make_results(seed=seed, target=target, size=cases)
+        for seed, target in ((5, "reference"), (6, "distribution"), (7, "nginx"))
+    ]
+    return runs, f"generated runs of {len(runs[0].cases)} cases"
+
+
+def _best(repeat: int, job: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        job()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def _cli(what: str, argv: list[str], work: Path) -> Row:
+    command = [sys.executable, "-m", "harness.cli", "report", *argv]
+    seconds = _best(3, lambda: subprocess.run(command, check=True, cwd=work, timeout=120))
+    return Row(what, seconds, (work / argv[-1]).stat().st_size)
+
+
+def _allure(binary: str, run: Results, work: Path, repeat: int) -> Row:
+    results = work / "allure-results"
+    write_allure(run, results)
+    out = work / "allure-report"
+
+    def generate() -> None:
+        shutil.rmtree(out, ignore_errors=True)
+        command = [binary, "awesome", str(results), "--single-file", "-o", str(out)]
+        subprocess.run(command, check=True, timeout=300, capture_output=True)
+
+    return Row(
+        "one run: `allure awesome --single-file` (Allure 3, peer)",
+        _best(min(repeat, 3), generate),
+        (out / "index.html").stat().st_size,
+    )
+
+
+def _print(source: str, runs: list[Results], rows: list[Row], single: Row, peer: Row | None) -> None:
+    entries = sum(len(c.transcripts.client) + len(c.transcripts.upstream) for c in runs[0].cases)
+    print(f"{source}; the single run: {len(runs[0].cases)} cases, {entries} transcript entries\n")
+    print("| what | seconds | size |")
+    print("|---|---:|---:|")
+    for row in [*rows, *([peer] if peer else [])]:
+        seconds = (
+            "" if row.seconds is None else f"{row.seconds:.3f}" + (" (over 2 s)" if row.seconds > _TIME_TARGET else "")
+        )
+        big = " (over 5 MB)" if row.what.endswith(("html", "html`")) and row.size > _SIZE_TARGET else ""
+        print(f"| {row.what} | {seconds} | {row.size / 1024:,.0f} KiB{big} |")
+    if peer and peer.seconds and single.seconds:
+        print(
+            f"\nours / Allure 3 for the same run: time {single.seconds / peer.seconds:.2f}x, "
+            f"HTML size {single.size / peer.size:.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()
