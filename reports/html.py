@@ -10,7 +10,7 @@ import jinja2
 from markupsafe import Markup
 
 from reports import redact
-from reports.compare import compare_runs
+from reports.comparison import compare_runs
 from reports.looks import LOOKS, ORDER, PROBLEMS
 from reports.model import Results, Verdict
 from reports.outcome import outcome

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 from reports import redact
-from reports.compare import compare_runs
+from reports.comparison import compare_runs
 from reports.looks import LOOKS, ORDER, PROBLEMS
 from reports.model import Results
 from reports.outcome import outcome

@@ -5,7 +5,7 @@ from dataclasses import replace
 from markupsafe import escape
 from reports_factory import HOSTILE, SECRETS, few_results, make_results, with_labels
 
-from reports.compare import compare_runs
+from reports.comparison import compare_runs
 from reports.html import render_comparison
 from reports.model import Verdict
 

@@ -97,3 +97,11 @@ def _run(report_dir: Path, *extra: str):  # type: ignore[no-untyped-def]
     done = subprocess.run([*command, *extra], capture_output=True, text=True, timeout=240, cwd=report_dir.parent)
     assert done.returncode in (0, 1), done.stderr[-2000:]
     return load(report_dir / "results.json")
+
+
+def test_the_package_exports_the_diff_function_whatever_was_imported() -> None:
+    import reports
+    import reports.cli  # noqa: F401  (imports every report module)
+
+    assert reports.compare is compare
+    assert reports.write_all.__module__ == "reports.writers"

@@ -11,7 +11,7 @@ from conftest import need_peer
 from playwright.sync_api import Browser, ConsoleMessage, Page, Route, sync_playwright
 from reports_factory import few_results, make_results, suite_results
 
-from reports.compare import compare_runs
+from reports.comparison import compare_runs
 from reports.html import render_comparison, render_report
 from reports.model import Verdict
 
