@@ -218,7 +218,7 @@ class OciClient:
             excerpt = self.redactor.text(answer.body[:_EXCERPT].decode("utf-8", "replace"))
         return Exchange(
             method=answer.method,
-            url=self.redactor.text(answer.url),
+            url=self.redactor.url(answer.url),
             request_headers=self.redactor.headers(headers),
             status=answer.status,
             response_headers=self.redactor.headers(answer.headers),

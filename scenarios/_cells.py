@@ -21,6 +21,9 @@ class Cell:
     def id(self) -> str:
         return f"{self.what}-{self.method}"
 
+    def __str__(self) -> str:
+        return self.id
+
     @property
     def upstream_kind(self) -> Literal["manifest", "blob"]:
         return "manifest" if self.what in ("tag", "digest", "child") else "blob"
