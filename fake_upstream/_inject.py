@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import replace
 from typing import Protocol
 
 from starlette.responses import Response
@@ -52,12 +53,14 @@ class Cut(Exception):
 def error_for(fault: Fault, request: RequestInfo, challenge: str) -> RegistryError:
     """The answer of a status fault, `token-fail`, or the GET of `head-ok-get-fail`."""
     name = fault.fault
+    if name in ("token-fail", "head-ok-get-fail"):
+        status = str(fault.status or 500)
+        if status in _STATUS_CODES or status == "404":
+            return error_for(replace(fault, fault=status), request, challenge)  # type: ignore[arg-type]
+        return RegistryError(ErrorCode.UNKNOWN, f"{name} (injected)", status=int(status))
     if name == "404":
         code = _NOT_FOUND.get(request.kind, ErrorCode.NAME_UNKNOWN)
         return RegistryError(code, f"{request.kind} unknown (injected)")
-    if name in ("token-fail", "head-ok-get-fail"):
-        status = fault.status or 500
-        return RegistryError(ErrorCode.UNKNOWN, f"{name} (injected)", status=status)
     headers = {}
     if name == "401":
         headers["WWW-Authenticate"] = challenge

@@ -213,9 +213,10 @@ def _bind(host: str, port: int, *, listen: bool = True) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError:
+    except OSError as error:
         sock.close()
-        raise
+        # Say which address: a server has two ports, and the caller wants to name the taken one.
+        raise OSError(error.errno, f"{error.strerror} ({host}:{port})") from None
     if listen:
         sock.listen(1024)
     sock.setblocking(False)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import errno
 import logging
+import signal
 from typing import Any
 
 from rich.console import Console
@@ -53,8 +54,7 @@ def _run(args: argparse.Namespace) -> int:
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise UsageError(
-                f"port {config.port} or {config.control_port} on {config.host} is taken; "
-                "pass --port/--control-port (0 picks a free one)"
+                f"cannot listen, the port is taken: {error.strerror}; pass --port/--control-port (0 picks a free one)"
             ) from None
         raise UsageError(f"cannot listen on {config.host}: {error.strerror}") from None
     return 0
@@ -86,6 +86,8 @@ def _config(args: argparse.Namespace) -> UpstreamConfig:
 
 async def _serve(upstream: FakeUpstream, config: UpstreamConfig) -> None:
     await upstream.open()
+    # `docker stop`, systemd and CI runners send SIGTERM: stop cleanly and exit 0, as for Ctrl-C.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, upstream.stop)
     if config.outage != "none":
         await upstream.set_outage_async(config.outage)  # type: ignore[arg-type]
     # One stable line with the real ports (with --port 0 they are only known now): scripts parse it.
