@@ -43,4 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run as `python -m harness.cli`: go through the importable module, so its exception classes are the ones
+    # the subcommands raise.
+    from harness.cli import main as _main
+
+    raise SystemExit(_main())

@@ -86,11 +86,11 @@ def world_config(config: pytest.Config) -> WorldConfig:
 
 @pytest.fixture(scope="session")
 def pt_world(request: pytest.FixtureRequest) -> Iterator[World]:
-    world = World(world_config(request.config))
     try:
+        world = World(world_config(request.config))
         world.start()
     except TargetError as error:
-        pytest.exit(f"pullthrough: {error}", returncode=2)
+        pytest.exit(f"pullthrough: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
     try:
         yield world
     finally:

@@ -27,7 +27,7 @@ class RemoteUpstream:
     def check(self) -> None:
         try:
             self._call("GET", "/")
-        except httpx.TransportError as error:
+        except httpx.HTTPError as error:
             raise RemoteUpstreamError(
                 f"the fake upstream's control API at {self.control_url} is unreachable: {error}"
             ) from None

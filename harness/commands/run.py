@@ -68,6 +68,8 @@ def _run(args: argparse.Namespace) -> int:
         results = run_suites(options, console)
     except RunFailed as error:
         raise UsageError(str(error)) from None
+    if not results.cases:
+        raise UsageError(f"no scenario matches -k {args.keyword!r}" if args.keyword else "no scenario ran")
     try:
         report(results, Path(args.report_dir), console)
     except OSError as error:
@@ -88,13 +90,46 @@ def _check_environment(args: argparse.Namespace) -> None:
         try:
             require_peer(peer)
         except PeerMissing as error:
-            raise UsageError(f"--target {args.target} needs {peer}: {error}") from None
-    if args.target == "external" and not args.proxy_url:
-        raise UsageError("--target external needs --proxy-url (and --upstream-url/--upstream-control-url)")
+            raise UsageError(f"--target {args.target}: {error}") from None
+    if args.target == "external":
+        _check_external(args)
     if args.defect and args.target != "reference":
         raise UsageError("--defect applies to --target reference only")
+    if args.defect:
+        from proxy_under_test import DEFECTS
+
+        unknown = [name for name in args.defect if name not in DEFECTS]
+        if unknown:
+            raise UsageError(f"unknown defect {unknown[0]!r}; one of: {', '.join(sorted(DEFECTS))}")
     if args.baseline and not Path(args.baseline).is_file():
         raise UsageError(f"--baseline {args.baseline}: no such file")
+
+
+def _check_external(args: argparse.Namespace) -> None:
+    """Before any worker starts: the proxy and the fake upstream a user runs must answer."""
+    import httpx
+
+    from harness.cli import UsageError
+    from harness.remote_upstream import RemoteUpstream, RemoteUpstreamError
+
+    if not args.proxy_url:
+        raise UsageError("--target external needs --proxy-url (and --upstream-url/--upstream-control-url)")
+    if not (args.upstream_url and args.upstream_control_url):
+        raise UsageError(
+            "--target external needs --upstream-url and --upstream-control-url: the fake upstream "
+            "your proxy is pointed at (start one with `pullthrough upstream`)"
+        )
+    remote = RemoteUpstream(args.upstream_url, args.upstream_control_url, args.control_token, timeout=5)
+    try:
+        remote.check()
+    except RemoteUpstreamError as error:
+        raise UsageError(str(error)) from None
+    finally:
+        remote.close()
+    try:
+        httpx.get(args.proxy_url.rstrip("/") + "/v2/", timeout=5)
+    except httpx.HTTPError as error:
+        raise UsageError(f"the proxy at {args.proxy_url} is unreachable: {error}") from None
 
 
 def _workers(value: str) -> int:

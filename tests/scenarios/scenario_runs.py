@@ -26,7 +26,8 @@ class Run:
 
 def pullthrough_run(report_dir: Path, *args: str) -> Run:
     command = [sys.executable, "-m", "harness.cli", "run", "--report-dir", str(report_dir), *args]
-    process = subprocess.run(command, capture_output=True, text=True, timeout=RUN_DEADLINE,
-                             env={**os.environ, "COLUMNS": "200"})
+    process = subprocess.run(
+        command, capture_output=True, text=True, timeout=RUN_DEADLINE, env={**os.environ, "COLUMNS": "200"}
+    )
     path = report_dir / "results.json"
     return Run(process.returncode, process.stderr, Results.read(path) if path.exists() else None)
