@@ -26,7 +26,7 @@ def _read_banner(process: subprocess.Popen[str], timeout: float = 20.0) -> tuple
     """The registry and control URLs from the line printed once both ports serve."""
     assert process.stderr is not None
     deadline = time.monotonic() + timeout
-    seen = []
+    seen: list[str] = []
     while time.monotonic() < deadline:
         ready, _, _ = select.select([process.stderr], [], [], max(0.0, deadline - time.monotonic()))
         if not ready:

@@ -9,13 +9,13 @@ from collections import Counter
 
 import pytest
 
-from fake_upstream._content import BytesContent, GzipLayer, TarLayer, synthetic_layer
+from fake_upstream._content import BytesContent, Content, TarLayer, synthetic_layer
 
 # Big enough for several repeated gzip groups (about 4 MiB each), small enough to stay fast.
 LARGE = 21 << 20
 
 
-def _whole(layer: TarLayer | GzipLayer | BytesContent) -> bytes:
+def _whole(layer: Content) -> bytes:
     return b"".join(layer.chunks())
 
 

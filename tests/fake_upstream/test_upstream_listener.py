@@ -5,12 +5,13 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
+from functools import partial
 
 import httpx
 import pytest
 from upstream_checks import ACCEPT, eventually
 
-from fake_upstream import OUTAGES, FakeUpstream
+from fake_upstream import OUTAGES, FakeUpstream, JournalEntry, Outage
 
 
 @pytest.fixture(scope="module")
@@ -106,13 +107,14 @@ def test_an_outage_ends_open_keep_alive_connections(upstream: FakeUpstream, mode
 
 
 def test_the_journal_shows_what_an_outage_swallowed(upstream: FakeUpstream) -> None:
-    for mode in ("reset", "blackhole"):
-        upstream.set_outage(mode)  # type: ignore[arg-type]
+    modes: tuple[Outage, ...] = ("reset", "blackhole")
+    for mode in modes:
+        upstream.set_outage(mode)
         with socket.create_connection(_address(upstream), timeout=5) as sock:
             sock.sendall(
                 b"HEAD /v2/team/app/manifests/v1?ns=docker.io HTTP/1.1\r\nHost: x\r\nUser-Agent: probe\r\n\r\n"
             )
-            eventually(lambda mode=mode: [e for e in upstream.journal() if e.outage == mode] or None)
+            eventually(partial(_journaled, upstream, mode))
     upstream.set_outage("refused")
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(_address(upstream), timeout=5)
@@ -134,9 +136,14 @@ def test_non_http_bytes_into_an_outage_are_not_journaled(upstream: FakeUpstream)
     assert upstream.journal() == []
 
 
+def _journaled(upstream: FakeUpstream, mode: str) -> list[JournalEntry] | None:
+    return [entry for entry in upstream.journal() if entry.outage == mode] or None
+
+
 def test_switching_is_idempotent_and_checked(upstream: FakeUpstream) -> None:
-    for mode in ("refused", "refused", "reset", "blackhole", "refused", "none", "none"):
-        upstream.set_outage(mode)  # type: ignore[arg-type]
+    modes: tuple[Outage, ...] = ("refused", "refused", "reset", "blackhole", "refused", "none", "none")
+    for mode in modes:
+        upstream.set_outage(mode)
         assert upstream.outage == mode
     _healthy(upstream)
     with pytest.raises(ValueError, match="outage must be one of"):

@@ -242,3 +242,18 @@ def test_delete_manifest_by_tag_and_by_digest_and_delete_blob(upstream: FakeUpst
     assert http.delete(f"/v2/push/app/blobs/{layer}").status_code == 202
     oci_error(http.get(f"/v2/push/app/blobs/{layer}"), 404, "BLOB_UNKNOWN")
     oci_error(http.delete(f"/v2/push/app/blobs/{layer}"), 404, "BLOB_UNKNOWN")
+
+
+def test_the_manifest_limit_is_4_mib_exactly(upstream: FakeUpstream, http: httpx.Client) -> None:
+    def sized(total: int) -> bytes:
+        bare = len(_image_manifest(upstream, annotations={"padding": ""}))
+        return _image_manifest(upstream, annotations={"padding": "x" * (total - bare)})
+
+    limit, over = sized(4 << 20), sized((4 << 20) + 1)
+    assert (len(limit), len(over)) == (4 << 20, (4 << 20) + 1)
+    before = upstream.inventory()
+    response = http.put("/v2/push/app/manifests/over", content=over, headers={"Content-Type": OCI_MANIFEST})
+    oci_error(response, 413, "SIZE_INVALID")
+    assert upstream.inventory() == before
+    response = http.put("/v2/push/app/manifests/limit", content=limit, headers={"Content-Type": OCI_MANIFEST})
+    assert response.status_code == 201
