@@ -92,7 +92,7 @@ class FileBody:
 
 
 class FetchBody:
-    """A cold blob as its fetch writes it; the last byte goes out only once the digest has verified."""
+    """A cold blob as its fetch receives it; the last byte goes out only once the digest has verified."""
 
     def __init__(self, context: Context, fetch: BlobFetch, fd: int, headers: Headers, connection: Connection) -> None:
         self.context = context
@@ -102,7 +102,7 @@ class FetchBody:
         self.connection = connection
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        fetch, loop = self.fetch, asyncio.get_running_loop()
+        fetch = self.fetch
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.headers})
             offset = 0
@@ -113,12 +113,12 @@ class FetchBody:
                     await _wait_disconnect(receive)
                     return
                 done = fetch.state == "done"
-                limit = fetch.written if done else fetch.written - 1
+                received = fetch.received
+                limit = received if done else received - 1
                 if offset < limit:
-                    size = min(CHUNK, limit - offset)
-                    data = await loop.run_in_executor(self.context.executor, os.pread, self.fd, size, offset)
+                    data = await self._read(offset, limit)
                     offset += len(data)
-                    last = done and offset >= fetch.written
+                    last = done and offset >= received
                     await send({"type": "http.response.body", "body": data, "more_body": not last})
                     if last or self.connection.is_closing():
                         return
@@ -129,6 +129,16 @@ class FetchBody:
                     await changed.wait()
         finally:
             os.close(self.fd)
+
+    async def _read(self, offset: int, limit: int) -> bytes:
+        spool = self.fetch.spool
+        assert spool is not None
+        data = spool.piece(offset, limit)
+        if data is not None:
+            return data
+        size = min(CHUNK, min(limit, spool.written) - offset)  # behind the window: it is in the file
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.context.executor, os.pread, self.fd, size, offset)
 
 
 async def _wait_disconnect(receive: Receive) -> None:

@@ -27,7 +27,9 @@ class Context:
     upstream: Upstream
     failures: Failures
     router: Router
-    executor: ThreadPoolExecutor
+    executor: ThreadPoolExecutor  # file work: reads, fsync, small writes
+    hashing: ThreadPoolExecutor  # one thread: cold blobs' sha256, batch after batch
+    writing: ThreadPoolExecutor  # one thread: cold blobs' bytes into their temp files, in order
 
     def defect(self, name: str) -> bool:
         assert name in DEFECTS, name

@@ -1,10 +1,10 @@
-"""Cold blobs: ONE upstream GET per blob, into a temp file, hashed as it lands; readers tail the file.
+"""Cold blobs: ONE upstream GET per blob, spooled to a temp file and hashed as it lands.
 
 The fetch runs as its own task, so it outlives any one client, and every client of the same cold blob
-(ECON-COALESCE) reads the temp file as it grows through its own duplicate of the file descriptor.
-The bytes are hashed and written in a worker thread while the event loop reads the next batch from
-the upstream. The file lands in the cache only when its digest verifies; readers hold back the last
-byte until then, so a wrong or cut-short upstream body never completes a client's response.
+(ECON-COALESCE) reads it as it arrives: from the spool's memory window, or from the temp file through
+its own duplicate of the descriptor when it has fallen behind. The file lands in the cache only when
+its digest verifies; readers hold back the last byte until then, so a wrong or cut-short upstream
+body never completes a client's response.
 """
 
 from __future__ import annotations
@@ -18,10 +18,9 @@ import httpx
 
 from proxy_under_test._context import Context, log
 from proxy_under_test._routes import Target
+from proxy_under_test._spool import Spool
 from proxy_under_test._upstream import UpstreamFailure, error_failure, response_failure
 
-BATCH = 4 << 20
-FLUSH_AFTER = 0.05  # a slow upstream's bytes still reach the file (and the readers) promptly
 State = Literal["connecting", "streaming", "done", "failed"]
 
 
@@ -34,14 +33,14 @@ class BlobFetch:
         self.state: State = "connecting"
         self.failure: UpstreamFailure | None = None
         self.length_header: str | None = None
-        self.written = 0
+        self.spool: Spool | None = None
         self.fd, self._temp = context.cache.new_temp(digest)
         self._committed = False
         self._changed = asyncio.Event()
 
     @property
     def changed(self) -> asyncio.Event:
-        """Set at the next change of `state` or `written` (take it before looking at them)."""
+        """Set at the next change of `state` or of the spool (take it before looking at them)."""
         return self._changed
 
     @property
@@ -85,6 +84,10 @@ class BlobFetch:
 
     # ---- internals ------------------------------------------------------------------------------
 
+    @property
+    def received(self) -> int:
+        return self.spool.received if self.spool is not None else 0
+
     async def _download(self) -> None:
         upstream = self.context.upstream
         response = await upstream.bounded(upstream.send("GET", self.target, f"blobs/{self.digest}", {}))
@@ -93,46 +96,28 @@ class BlobFetch:
                 await upstream.bounded(response.aread())
                 raise response_failure(response, self.target)
             self.length_header = response.headers.get("content-length")
+            hasher = hashlib.new(self.digest.partition(":")[0])
+            context = self.context
+            self.spool = spool = Spool(self.fd, hasher, context.hashing, context.writing, self._notify)
             self.state = "streaming"
             self._notify()
-            hasher = hashlib.new(self.digest.partition(":")[0])
-            truncated = await self._absorb(response, hasher)
+            cut = None
+            try:
+                async for chunk in response.aiter_raw():
+                    await spool.feed(chunk)
+            except httpx.HTTPError as error:
+                cut = error_failure(error, self.target)
+            finally:
+                await spool.close()
         finally:
             await response.aclose()
-        if truncated and self.context.defect("cache-truncated"):
-            return
-        if truncated:
-            raise truncated
-        if self.context.defect("no-digest-verify"):
+        if cut is not None and not self.context.defect("cache-truncated"):
+            raise cut
+        if cut is not None or self.context.defect("no-digest-verify"):
             return
         if f"{hasher.name}:{hasher.hexdigest()}" != self.digest:
             message = f"upstream {self.target.upstream} sent bytes that do not match {self.digest}"
             raise UpstreamFailure("corrupt", message)
-
-    async def _absorb(self, response: httpx.Response, hasher: hashlib._Hash) -> UpstreamFailure | None:
-        """Read the body into the temp file; a cut-off is returned, not raised, so the caller decides."""
-        context, loop = self.context, asyncio.get_running_loop()
-        batch = bytearray()
-        pending: asyncio.Future[int] | None = None
-        cut: UpstreamFailure | None = None
-        flushed = loop.time()
-        try:
-            async for chunk in response.aiter_raw():
-                batch += chunk
-                if len(batch) >= BATCH or (loop.time() - flushed > FLUSH_AFTER and (pending is None or pending.done())):
-                    if pending is not None:
-                        self._advance(await pending)
-                    pending = loop.run_in_executor(context.executor, _hash_and_write, hasher, self.fd, batch)
-                    batch = bytearray()
-                    flushed = loop.time()
-        except httpx.HTTPError as error:
-            cut = error_failure(error, self.target)
-        finally:
-            if pending is not None:
-                self._advance(await asyncio.shield(pending))
-        if batch:
-            self._advance(await context.blocking(_hash_and_write, hasher, self.fd, batch))
-        return cut
 
     def _commit(self) -> None:
         os.fsync(self.fd)
@@ -152,10 +137,6 @@ class BlobFetch:
                 await response.aclose()
         except (UpstreamFailure, httpx.HTTPError):
             pass
-
-    def _advance(self, count: int) -> None:
-        self.written += count
-        self._notify()
 
     def _fail(self, failure: UpstreamFailure) -> None:
         self.failure = failure
@@ -206,11 +187,3 @@ class Fetches:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-def _hash_and_write(hasher: hashlib._Hash, fd: int, data: bytearray) -> int:
-    hasher.update(data)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-    return len(data)

@@ -50,6 +50,8 @@ class ReferenceProxy:
         self._stopped = asyncio.Event()
         cache = Cache(config.cache_dir, atomic="no-atomic-write" not in config.defects)
         executor = ThreadPoolExecutor(_WORKERS, thread_name_prefix="proxy-io")
+        hashing = ThreadPoolExecutor(1, thread_name_prefix="proxy-hash")
+        writing = ThreadPoolExecutor(1, thread_name_prefix="proxy-write")
         upstream: Upstream | None = None
         try:
             await self._loop.run_in_executor(executor, cache.open)
@@ -66,6 +68,8 @@ class ReferenceProxy:
                 failures=Failures(config.defects, _credentials(config)),
                 router=Router(config.upstream, config.projects, check="no-path-check" not in config.defects),
                 executor=executor,
+                hashing=hashing,
+                writing=writing,
             )
             fetches = Fetches(context)
             app = ProxyApp(context, fetches)
@@ -84,7 +88,8 @@ class ReferenceProxy:
         finally:
             if upstream is not None:
                 await upstream.aclose()
-            executor.shutdown(wait=True)
+            for pool in (executor, hashing, writing):
+                pool.shutdown(wait=True)
             cache.close()
 
     # ---- background thread ----------------------------------------------------------------------
