@@ -244,19 +244,18 @@ class NginxTarget(Target):
         server.start()
 
     def settle(self, client: OciClient, repository: str, digests: Sequence[str]) -> None:
-        """Wait until each digest's cache file is in place, or nothing is being written to the cache any more.
+        """Wait while nginx is still writing the cache file of one of the digests.
 
-        nginx writes a response to `<key>.<n>` next to its cache file and renames it as the response ends, which
-        can be just after the client has the last byte. What it does not cache (a manifest pulled by tag) never
-        gets a file, so a cache with nothing in flight is settled too.
+        nginx writes a response to `<key>.<n>` next to its cache file `<key>` and renames it as the response ends,
+        which can be just after the client has the last byte. What it does not cache (a manifest pulled by tag)
+        never gets either file, so there is nothing to wait for.
         """
         deadline = time.monotonic() + _SETTLE_TIMEOUT
         pending = list(digests)
-        while time.monotonic() < deadline:
-            pending = [digest for digest in pending if not self._cached(repository, digest)]
-            if not pending or not self._writing():
-                return
-            time.sleep(_POLL)
+        while pending and time.monotonic() < deadline:
+            pending = [digest for digest in pending if self._writing(repository, digest)]
+            if pending:
+                time.sleep(_POLL)
 
     def version(self) -> str | None:
         try:
@@ -292,16 +291,14 @@ class NginxTarget(Target):
             raise TargetError("the nginx target is not started")
         return self._server
 
-    def _cached(self, repository: str, digest: str) -> bool:
-        """The cache file of the blob's or the manifest's URI (key `$uri`, levels 1:2) exists."""
+    def _writing(self, repository: str, digest: str) -> bool:
+        """A temp file of the blob's or the manifest's URI (key `$uri`, levels 1:2) is there, but no cache file."""
         for kind in ("blobs", "manifests"):
             key = hashlib.md5(f"/v2/{repository}/{kind}/{digest}".encode(), usedforsecurity=False).hexdigest()
-            if (self.cache / key[-1] / key[-3:-1] / key).is_file():
+            directory = self.cache / key[-1] / key[-3:-1]
+            if not (directory / key).is_file() and any(directory.glob(f"{key}.*")):
                 return True
         return False
-
-    def _writing(self) -> bool:
-        return any("." in path.name for path in self.cache.rglob("*") if path.is_file())
 
 
 def _user_directive() -> str:
