@@ -77,10 +77,10 @@ class Case:
             self.check(observation, served(), note="warming the cache: a healthy cold pull through the proxy")
         self.settle(image, platform)
 
-    def settle(self, image: Image, platform: str | None = None) -> None:
+    def settle(self, image: Image, platform: str | None = None, *, only: list[str] | None = None) -> None:
         """Let the target finish caching what was just pulled (some cache in the background)."""
         info = _platform(image, platform)
-        digests = [image.digest, info.manifest, info.config.digest, *(layer.digest for layer in info.layers)]
+        digests = only or [image.digest, info.manifest, info.config.digest, *(layer.digest for layer in info.layers)]
         self.world.target.settle(self.client, self.path(image), digests)
 
     # ---- observing ------------------------------------------------------------------------------
