@@ -117,14 +117,20 @@ def curl_speed(url: str, size: int) -> float:
     return float(speed)
 
 
-def upstream_gets(control_url: str, digest: str, timeout: float = 60.0) -> int:
-    """GETs of `digest` the fake upstream has seen, once none of them is still sending (its journal)."""
+def upstream_gets(control_url: str, digest: str) -> int:
+    """GETs of `digest` the fake upstream has seen, once none is still sending (its journal)."""
+    entries = wait_idle(control_url)
+    return sum(1 for e in entries if e["method"] == "GET" and e.get("reference") == digest)
+
+
+def wait_idle(control_url: str, timeout: float = 120.0) -> list[dict[str, Any]]:
+    """Poll the fake upstream's journal until no answer is still being sent (a proxy's background
+    fetch included), so that one measurement does not run beside another's leftovers; the journal."""
     deadline = time.monotonic() + timeout
     while True:
-        entries = httpx.get(f"{control_url}/_control/journal", timeout=30).json()
-        gets = [e for e in entries if e["method"] == "GET" and e.get("reference") == digest]
-        if all(e.get("complete", True) for e in gets) or time.monotonic() > deadline:
-            return len(gets)
+        entries: list[dict[str, Any]] = httpx.get(f"{control_url}/_control/journal", timeout=30).json()
+        if all(e.get("complete", True) for e in entries) or time.monotonic() > deadline:
+            return entries
         time.sleep(0.05)
 
 

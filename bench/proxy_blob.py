@@ -31,6 +31,7 @@ from _proxy_world import (
     reference_proxy,
     require,
     vm_hwm,
+    wait_idle,
 )
 
 _MIB = 1 << 20
@@ -62,8 +63,10 @@ def main() -> int:
         for round_ in range(args.repeat):
             order = proxies if round_ % 2 == 0 else proxies[::-1]
             for proxy in order:
+                wait_idle(upstream.control_url)
                 cached[proxy.name].append(curl_speed(_blob(proxy, "bench/cached", digests), args.size))
             for proxy in order:
+                wait_idle(upstream.control_url)
                 cold[proxy.name].append(curl_speed(_blob(proxy, f"bench/cold{round_}", digests), args.size))
         peaks = {proxy.name: vm_hwm(proxy.pid) for proxy in proxies}
     _report(args, cached, cold, peaks, load_before)

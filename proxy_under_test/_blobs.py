@@ -34,7 +34,7 @@ class Blobs:
         context, cache = self.context, self.context.cache
         inflight = self.fetches.find(target, digest)
         if inflight is not None:
-            return await self._follow(*inflight, digest, head, connection)
+            return await self._follow(*inflight, digest, byte_range, head, connection)
         if cache.blob_linked(target.name, digest):
             if context.defect("refetch-blobs") and not head:
                 fetch, fd = self.fetches.start(target, digest)
@@ -45,11 +45,8 @@ class Blobs:
                     os.close(fd)
             return await self._cached(target, digest, byte_range, head, connection)
         try:
-            if cache.content_size(digest) is not None:
-                if not context.defect("cross-repo-blobs"):
-                    await context.upstream.head_blob(target, digest)
-                await context.blocking(cache.link_blob, target.name, digest)
-                return await self._cached(target, digest, byte_range, head, connection)
+            if cache.content_size(digest) is not None or self.fetches.verified(digest) is not None:
+                return await self._other_repository(target, digest, byte_range, head, connection)
             if head and not context.defect("head-as-get"):
                 size = await context.upstream.head_blob(target, digest)
                 return HeadersOnly(200, self._head_headers(digest, size))
@@ -57,14 +54,31 @@ class Blobs:
             raise context.failures.cold_error(failure, "blob") from None
         store = not (context.defect("no-cache-config") and digest in self._configs(target))
         fetch, fd = self.fetches.start(target, digest, store=store)
-        return await self._follow(fetch, fd, digest, head, connection)
+        return await self._follow(fetch, fd, digest, byte_range, head, connection)
 
-    async def _follow(self, fetch: BlobFetch, fd: int, digest: str, head: bool, connection: Connection) -> ASGIApp:
+    async def _other_repository(
+        self, target: Target, digest: str, byte_range: str | None, head: bool, connection: Connection
+    ) -> ASGIApp:
+        """Cached through another repository: served once the upstream confirms this one has it."""
+        context = self.context
+        if not context.defect("cross-repo-blobs"):
+            await context.upstream.head_blob(target, digest)
+        await context.blocking(context.cache.link_blob, target.name, digest)
+        landing = self.fetches.verified(digest)  # not in the cache yet: read its file
+        if landing is not None:
+            return self._from_file(os.dup(landing.fd), digest, byte_range, head, connection)
+        return await self._cached(target, digest, byte_range, head, connection)
+
+    async def _follow(
+        self, fetch: BlobFetch, fd: int, digest: str, byte_range: str | None, head: bool, connection: Connection
+    ) -> ASGIApp:
         try:
             await fetch.started()
         except UpstreamFailure as failure:
             os.close(fd)
             raise self.context.failures.cold_error(failure, "blob") from None
+        if fetch.complete:  # verified, and landing in the cache: its file is whole
+            return self._from_file(fd, digest, byte_range, head, connection)
         if head:
             os.close(fd)
             return HeadersOnly(200, self._head_headers(digest, fetch.length))
@@ -84,11 +98,15 @@ class Blobs:
     async def _cached(
         self, target: Target, digest: str, byte_range: str | None, head: bool, connection: Connection
     ) -> ASGIApp:
-        context = self.context
         try:
-            fd = os.open(context.cache.content_path(digest), os.O_RDONLY)
+            fd = os.open(self.context.cache.content_path(digest), os.O_RDONLY)
         except FileNotFoundError:
             raise ProxyError(ErrorCode.BLOB_UNKNOWN, "blob unknown to the cache") from None
+        return self._from_file(fd, digest, byte_range, head, connection)
+
+    def _from_file(self, fd: int, digest: str, byte_range: str | None, head: bool, connection: Connection) -> ASGIApp:
+        """A whole, verified blob in an open file (closed by the body, or here)."""
+        context = self.context
         size = os.fstat(fd).st_size
         if head:
             os.close(fd)

@@ -112,7 +112,7 @@ class FetchBody:
                     self.connection.abort()
                     await _wait_disconnect(receive)
                     return
-                done = fetch.state == "done"
+                done = fetch.complete
                 received = fetch.received
                 limit = received if done else received - 1
                 if offset < limit:

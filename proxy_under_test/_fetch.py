@@ -14,14 +14,13 @@ import hashlib
 import os
 from typing import Literal
 
-import httpx
-
 from proxy_under_test._context import Context, log
+from proxy_under_test._rawget import get_blob
 from proxy_under_test._routes import Target
 from proxy_under_test._spool import Spool
-from proxy_under_test._upstream import UpstreamFailure, error_failure, response_failure
+from proxy_under_test._upstream import UpstreamFailure, status_failure
 
-State = Literal["connecting", "streaming", "done", "failed"]
+State = Literal["connecting", "streaming", "verified", "done", "failed"]
 
 
 class BlobFetch:
@@ -44,6 +43,11 @@ class BlobFetch:
         return self._changed
 
     @property
+    def complete(self) -> bool:
+        """Every byte has arrived and verified: readers may finish."""
+        return self.state in ("verified", "done")
+
+    @property
     def length(self) -> int | None:
         value = self.length_header
         return int(value) if value is not None and value.isdigit() else None
@@ -64,16 +68,21 @@ class BlobFetch:
             await self._download()
             if self.context.defect("fetch-twice"):
                 await self._fetch_again()
+            self.state = "verified"  # readers send the last byte now; the cache's fsync need not hold them
+            self._notify()
             if self.store:
-                await context.blocking(self._commit)
+                try:
+                    await context.blocking(self._commit)
+                except OSError as error:
+                    log.error("cannot cache %s: %s", self.digest, error)
             self.state = "done"
         except UpstreamFailure as failure:
             self._fail(failure)
-        except OSError as error:  # the cache's disk: the client still must not get unverified bytes
-            log.error("cannot cache %s: %s", self.digest, error)
+        except OSError as error:  # the temp file could not be written: nothing verified to send
+            log.error("cannot spool %s: %s", self.digest, error)
             self._fail(UpstreamFailure("bad-response", "the proxy could not write its cache"))
         finally:
-            if self.state not in ("done", "failed"):  # cancelled: the proxy is stopping
+            if not self.complete and self.state != "failed":  # cancelled: the proxy is stopping
                 self._fail(UpstreamFailure("reset", "the proxy stopped before the blob arrived"))
             self._notify()
             if not self._committed:
@@ -89,12 +98,11 @@ class BlobFetch:
         return self.spool.received if self.spool is not None else 0
 
     async def _download(self) -> None:
-        upstream = self.context.upstream
-        response = await upstream.bounded(upstream.send("GET", self.target, f"blobs/{self.digest}", {}))
+        response = await get_blob(self.context.upstream, self.target, self.digest)
         try:
-            if response.status_code != 200:
-                await upstream.bounded(response.aread())
-                raise response_failure(response, self.target)
+            if response.status != 200:
+                body = await self.context.upstream.bounded(response.read_all())
+                raise status_failure(response.status, response.headers.get("retry-after"), body, self.target)
             self.length_header = response.headers.get("content-length")
             hasher = hashlib.new(self.digest.partition(":")[0])
             context = self.context
@@ -103,14 +111,14 @@ class BlobFetch:
             self._notify()
             cut = None
             try:
-                async for chunk in response.aiter_raw():
+                async for chunk in response.body():
                     await spool.feed(chunk)
-            except httpx.HTTPError as error:
-                cut = error_failure(error, self.target)
+            except UpstreamFailure as failure:
+                cut = failure
             finally:
                 await spool.close()
         finally:
-            await response.aclose()
+            response.close()
         if cut is not None and not self.context.defect("cache-truncated"):
             raise cut
         if cut is not None or self.context.defect("no-digest-verify"):
@@ -127,15 +135,14 @@ class BlobFetch:
 
     async def _fetch_again(self) -> None:
         """The `fetch-twice` defect: a second full GET, as distribution 2.8 does to fill its cache."""
-        upstream = self.context.upstream
         try:
-            response = await upstream.bounded(upstream.send("GET", self.target, f"blobs/{self.digest}", {}))
+            response = await get_blob(self.context.upstream, self.target, self.digest)
             try:
-                async for _ in response.aiter_raw():
+                async for _ in response.body():
                     pass
             finally:
-                await response.aclose()
-        except (UpstreamFailure, httpx.HTTPError):
+                response.close()
+        except UpstreamFailure:
             pass
 
     def _fail(self, failure: UpstreamFailure) -> None:
@@ -154,11 +161,18 @@ class Fetches:
     def __init__(self, context: Context) -> None:
         self.context = context
         self._inflight: dict[tuple[str, str], BlobFetch] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._running: dict[asyncio.Task[None], BlobFetch] = {}  # also keeps the tasks referenced
 
     def find(self, target: Target, digest: str) -> tuple[BlobFetch, int] | None:
         fetch = self._inflight.get((target.name, digest))
         return (fetch, os.dup(fetch.fd)) if fetch is not None else None
+
+    def verified(self, digest: str) -> BlobFetch | None:
+        """A fetch of `digest` through any repository that has verified (it may not be in the cache yet)."""
+        for (_, fetched), fetch in self._inflight.items():
+            if fetched == digest and fetch.complete:
+                return fetch
+        return None
 
     def start(self, target: Target, digest: str, *, store: bool = True) -> tuple[BlobFetch, int]:
         """Join the fetch in flight, or start one; returns it and a descriptor of its file to read."""
@@ -171,9 +185,12 @@ class Fetches:
         if not self.context.defect("no-coalesce"):
             self._inflight[key] = fetch
         task = asyncio.create_task(self._run(key, fetch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._running[task] = fetch
+        task.add_done_callback(self._forget)
         return fetch, os.dup(fetch.fd)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._running.pop(task, None)
 
     async def _run(self, key: tuple[str, str], fetch: BlobFetch) -> None:
         try:
@@ -183,7 +200,10 @@ class Fetches:
                 del self._inflight[key]
             fetch.close()
 
-    async def cancel_all(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def stop(self) -> None:
+        """Cancel the fetches still downloading; let the verified ones finish landing in the cache."""
+        running = list(self._running.items())
+        for task, fetch in running:
+            if not fetch.complete:
+                task.cancel()
+        await asyncio.gather(*(task for task, _ in running), return_exceptions=True)

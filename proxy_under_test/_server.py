@@ -83,7 +83,7 @@ class ReferenceProxy:
                 await self._stopped.wait()
             finally:
                 await listener.close()
-                await fetches.cancel_all()
+                await fetches.stop()
                 await listener.drain(_GRACE)
         finally:
             if upstream is not None:

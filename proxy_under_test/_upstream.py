@@ -179,58 +179,69 @@ class Upstream:
         """Send with the upstream's authentication; answers other than 401 are returned unread."""
         url = f"{target.upstream}/v2/{target.repository}/{suffix}"
         action = "pull" if method in ("GET", "HEAD") else "pull,push"
-        scope = f"repository:{target.repository}:{action}"
         try:
             response = None
             for renew in (False, True):
-                auth = await self._authorization(target.upstream, scope, renew)
+                auth = await self.credentials(target, action, renew=renew)
                 request = self._client.build_request(
                     method, url, headers={**headers, **auth}, params=params, content=content
                 )
                 response = await self._client.send(request, stream=True)
                 if response.status_code != 401 or renew:
                     break
-                challenge = parse_challenge(response.headers.get("www-authenticate", ""))
                 await response.aclose()
-                if challenge is None or (challenge.scheme == "basic" and self._user is None):
-                    raise _auth_failure(target, 401)
-                self._challenges[target.upstream] = challenge
+                self.challenged(target, response.headers.get("www-authenticate", ""))
             assert response is not None
             if response.status_code in (401, 403):
                 await response.aclose()
-                raise _auth_failure(target, response.status_code)
+                raise auth_failure(target, response.status_code)
             return response
-        except TokenError as error:
-            message = f"{_where(target)} token endpoint answered {error.status}: it refused the proxy's credentials"
-            raise UpstreamFailure("auth", message, status=error.status) from None
         except httpx.HTTPError as error:
             raise error_failure(error, target) from None
 
-    async def _authorization(self, upstream: str, scope: str, renew: bool) -> dict[str, str]:
-        challenge = self._challenges.get(upstream)
+    async def credentials(self, target: Target, action: str = "pull", *, renew: bool = False) -> dict[str, str]:
+        """The Authorization header the upstream asked for (a cached token unless `renew`), if any."""
+        challenge = self._challenges.get(target.upstream)
         if challenge is None:
             return {}
         if challenge.scheme == "basic":
             return {"Authorization": basic_header(self._user, self._password)} if self._user and self._password else {}
+        scope = f"repository:{target.repository}:{action}"
         token = None if renew else self._tokens.cached(challenge, scope)
         if token is None:
-            token = await self._tokens.fetch(self._client, challenge, scope)
+            try:
+                token = await self._tokens.fetch(self._client, challenge, scope)
+            except TokenError as error:
+                message = f"{_where(target)} token endpoint answered {error.status}: it refused the proxy's credentials"
+                raise UpstreamFailure("auth", message, status=error.status) from None
+            except httpx.HTTPError as error:
+                raise error_failure(error, target) from None
         return {"Authorization": f"Bearer {token}"}
+
+    def challenged(self, target: Target, header: str) -> None:
+        """Learn the upstream's 401 challenge, or raise when the proxy cannot answer it."""
+        challenge = parse_challenge(header)
+        if challenge is None or (challenge.scheme == "basic" and self._user is None):
+            raise auth_failure(target, 401)
+        self._challenges[target.upstream] = challenge
 
 
 def _where(target: Target) -> str:
     return f"upstream {target.upstream}"
 
 
-def _auth_failure(target: Target, status: int) -> UpstreamFailure:
+def auth_failure(target: Target, status: int) -> UpstreamFailure:
     return UpstreamFailure("auth", f"{_where(target)} refused the proxy's credentials ({status})", status=status)
 
 
 def response_failure(response: httpx.Response, target: Target) -> UpstreamFailure:
-    status = response.status_code
-    pairs = parse_error_body(response.content) if response.content else None
+    return status_failure(response.status_code, response.headers.get("retry-after"), response.content, target)
+
+
+def status_failure(status: int, retry_after: str | None, body: bytes, target: Target) -> UpstreamFailure:
+    """What a non-200 answer means; `body` may hold an OCI error (NAME_UNKNOWN and the like)."""
+    pairs = parse_error_body(body) if body else None
     code = pairs[0][0] if pairs else None
-    retry_after = response.headers.get("retry-after")
     if status == 404:
         return UpstreamFailure("not-found", f"{_where(target)} does not have it (404)", status=404, code=code)
     if status == 429:
