@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import importlib
 import json
+import signal
 from collections.abc import Generator, Iterator
 from dataclasses import asdict, replace
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -47,6 +49,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rule(id): the RULES.md rule this scenario checks")
+    if hasattr(config, "workerinput"):
+        # An xdist worker stopped with SIGTERM still tears its world down (the proxy it started included).
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 import platform
 import shlex
+import signal
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from types import FrameType
 
 import pytest
 from rich.console import Console
@@ -91,7 +95,7 @@ def run_suites(options: RunOptions, console: Console) -> Results:
     collector = _Collector()
     live = LiveProgress(console)
     started = _now()
-    with live:
+    with live, _terminate_as_interrupt():
         code = pytest.main(options.pytest_args(), plugins=[collector, live])
     if code == pytest.ExitCode.INTERRUPTED:
         raise KeyboardInterrupt
@@ -117,6 +121,20 @@ def changed_since(baseline: Path, results: Results, console: Console) -> int:
         f"{changed} observation(s) changed since {baseline}" if changed else f"no observation changed since {baseline}"
     )
     return changed
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM ends a run as Ctrl-C does: teardown runs, so no proxy or upstream outlives it."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Collector:

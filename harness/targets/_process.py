@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import httpx
 from harness.targets.base import TargetError
 
 START_DEADLINE = 20.0
+_PR_SET_PDEATHSIG = 1
 STOP_DEADLINE = 10.0
 
 
@@ -54,7 +56,8 @@ class ServerProcess:
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
+                self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + START_DEADLINE
         with httpx.Client(timeout=1.0) as client:
@@ -70,14 +73,15 @@ class ServerProcess:
         raise TargetError(f"{Path(self.command[0]).name} did not answer on {self.url} within {START_DEADLINE:.0f}s")
 
     def stop(self, *, kill: bool = False) -> None:
+        """SIGTERM (or, with `kill`, SIGKILL) to the whole process group: servers with workers (nginx) included."""
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        _signal_group(process, signal.SIGKILL if kill else signal.SIGTERM)
         try:
             process.wait(timeout=STOP_DEADLINE)
         except subprocess.TimeoutExpired:
-            process.kill()
+            _signal_group(process, signal.SIGKILL)
             process.wait()
 
     def logs(self) -> str:
@@ -89,6 +93,22 @@ class ServerProcess:
     def _last_line(self) -> str:
         lines = [line for line in self.logs().splitlines() if line.strip()]
         return lines[-1][:300] if lines else "(no output)"
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the harness dies, however it dies (Linux; a no-op elsewhere)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)  # started with start_new_session: its pid is its group's
+    except ProcessLookupError:
+        pass
 
 
 def _wait_briefly(process: subprocess.Popen[bytes]) -> None:

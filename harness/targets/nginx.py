@@ -17,7 +17,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import socket
 import string
 import subprocess
@@ -30,6 +29,7 @@ from typing import TYPE_CHECKING, ClassVar
 import httpx
 
 from harness.peers import PeerMissing, require_peer
+from harness.poll import Timeout, wait_until
 from harness.targets._process import ServerProcess, free_port
 from harness.targets.base import Target, TargetError, TargetOptions, UpstreamInfo
 
@@ -223,9 +223,7 @@ class NginxTarget(Target):
         server, directory = self._server, self._directory
         self._server = self._directory = None
         if server is not None:
-            pid = server.pid
             server.stop()
-            _kill_group(pid)
         if directory is not None:
             self._last_logs = _read_logs(directory)
             shutil.rmtree(directory, ignore_errors=True)
@@ -233,14 +231,11 @@ class NginxTarget(Target):
     def restart(self, *, kill: bool) -> None:
         """Stop (kill -9 of the master and its workers with `kill`) and start again on the same cache and port."""
         server = self._running()
-        if kill:
-            _kill_group(server.pid)  # its workers would go on serving, and holding the port
         server.stop(kill=kill)
-        deadline = time.monotonic() + _PORT_TIMEOUT
-        while not _port_free(server.port):
-            if time.monotonic() >= deadline:
-                raise TargetError(f"port {server.port} is still taken after nginx stopped")
-            time.sleep(_POLL)
+        try:
+            wait_until(lambda: _port_free(server.port), timeout=_PORT_TIMEOUT, what=f"port {server.port} freed")
+        except Timeout as error:
+            raise TargetError(str(error)) from None
         server.start()
 
     def settle(self, client: OciClient, repository: str, digests: Sequence[str]) -> None:
@@ -323,16 +318,6 @@ def _require_binary() -> str:
         return require_peer(_BINARY)
     except PeerMissing as missing:
         raise TargetError(str(missing)) from None
-
-
-def _kill_group(pid: int | None) -> None:
-    """kill -9 nginx's whole process group (it runs in a session of its own): master, workers, cache manager."""
-    if pid is None:
-        return
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def _port_free(port: int) -> bool:
