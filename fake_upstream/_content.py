@@ -70,7 +70,7 @@ class TarLayer:
         self._header = info.tobuf(format=tarfile.GNU_FORMAT)
         assert len(self._header) == _TAR_BLOCK
         self._block = random.Random(seed).randbytes(min(_PERIOD, max(self._data_size, 1)))
-        self._zeros = bytes(min(CHUNK, self._size))
+        self._zeros = bytes(_MIN_TAR)  # the tail after the data is under 1536 bytes
 
     @property
     def size(self) -> int:

@@ -270,6 +270,7 @@ class FakeUpstream:
         self._parts.auth.reset()
         with self._lock:
             self._generations.clear()
+            self._layers.clear()
 
     def _layer(self, seed: int, size: int, gzip: bool) -> tuple[Content, str, str]:
         key = (seed, size, gzip)
