@@ -32,6 +32,7 @@ from _proxy_world import (
     require,
     vm_hwm,
     wait_idle,
+    warm_memory,
 )
 
 _MIB = 1 << 20
@@ -41,6 +42,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1 << 30, help="blob size in bytes (default 1 GiB)")
     parser.add_argument("--repeat", type=int, default=5, help="rounds of each measurement (default 5)")
+    parser.add_argument(
+        "--cold-machine", action="store_true", help="skip recycling memory first (see _proxy_world.warm_memory)"
+    )
     args = parser.parse_args()
     missing = require("curl", "docker-registry")
     if missing:
@@ -50,6 +54,7 @@ def main() -> int:
     images = [("bench/cached", args.size), *((f"bench/cold{n}", args.size) for n in range(args.repeat))]
     with tempfile.TemporaryDirectory(prefix="pullthrough-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
+        warmed = None if args.cold_machine else warm_memory(workdir, 2 * len(images) * args.size)
         upstream = stack.enter_context(fake_upstream(workdir, images))
         proxies = [
             stack.enter_context(reference_proxy(workdir, upstream.url)),
@@ -69,7 +74,7 @@ def main() -> int:
                 wait_idle(upstream.control_url)
                 cold[proxy.name].append(curl_speed(_blob(proxy, f"bench/cold{round_}", digests), args.size))
         peaks = {proxy.name: vm_hwm(proxy.pid) for proxy in proxies}
-    _report(args, cached, cold, peaks, load_before)
+    _report(args, cached, cold, peaks, load_before, warmed)
     return 0
 
 
@@ -83,9 +88,12 @@ def _report(
     cold: dict[str, list[float]],
     peaks: dict[str, int],
     load_before: float,
+    warmed: float | None,
 ) -> None:
     print(f"# blob GET through the proxy, {args.size} bytes, {args.repeat} rounds (median), curl to /dev/null")
     print(f"# {machine(load_before)}")
+    recycled = "not recycled first (--cold-machine)" if warmed is None else f"recycled first in {warmed:.1f} s"
+    print(f"# memory {recycled}; os.sync() and an idle upstream before each GET")
     print("| blob | reference proxy GB/s | docker-registry GB/s | ratio | target |")
     print("|---|---|---|---|---|")
     for what, speeds in (("cached", cached), ("cold (verified, cached)", cold)):

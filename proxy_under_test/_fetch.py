@@ -106,7 +106,7 @@ class BlobFetch:
             self.length_header = response.headers.get("content-length")
             hasher = hashlib.new(self.digest.partition(":")[0])
             context = self.context
-            self.spool = spool = Spool(self.fd, hasher, context.hashing, context.writing, self._notify)
+            self.spool = spool = Spool(self.fd, str(self._temp), hasher, context.hashing, context.writing, self._notify)
             self.state = "streaming"
             self._notify()
             cut = None

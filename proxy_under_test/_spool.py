@@ -1,5 +1,6 @@
 """A spool: bytes that arrive in order, hashed and written to a file by worker threads, the recent ones
-also kept in memory so that readers send them without reading them back.
+also kept in memory so that readers send them without reading them back (and without waiting for the
+disk: the file is written with O_DIRECT where it can be, see DirectWriter).
 
 The event loop only joins the upstream's small reads into batches and hands each to two threads, one
 hashing and one writing, each working through its batches in order without waiting for the loop
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import mmap
 import os
 from collections import deque
 from collections.abc import Callable
@@ -28,6 +30,7 @@ class Spool:
     def __init__(
         self,
         fd: int,
+        path: str,
         hasher: hashlib._Hash,
         hashing: Executor,
         writing: Executor,
@@ -47,7 +50,8 @@ class Spool:
         self._pending_size = 0
         self._loop = asyncio.get_running_loop()
         self._flushed = self._loop.time()
-        self._inflight: deque[tuple[Future[None], Future[None]]] = deque()
+        self._inflight: deque[tuple[Future[None], Future[int]]] = deque()
+        self._writer = DirectWriter(path, fd)
 
     async def feed(self, chunk: bytes) -> None:
         self._pending.append(chunk)
@@ -62,6 +66,10 @@ class Spool:
                 await self._flush()
             while self._inflight:
                 await self._settle_oldest()
+            if self.error is None:
+                finished: Future[int] = self._writing.submit(self._writer.finish)
+                self.written = await asyncio.wrap_future(finished)
+                self._on_change()
         finally:
             await self.abandon()
         if self.error is not None:
@@ -78,6 +86,7 @@ class Spool:
                     with contextlib.suppress(OSError):
                         await asyncio.shield(asyncio.wrap_future(future))
         self._inflight.clear()
+        self._writer.close()
 
     def piece(self, offset: int, limit: int) -> bytes | None:
         """Bytes [offset, limit) or fewer, from memory; None if they have left the window (read the file)."""
@@ -96,28 +105,29 @@ class Spool:
         self.received += len(data)
         self._on_change()
         hashed = self._hashing.submit(self.hasher.update, data)
-        written = self._writing.submit(_write_all, self.fd, data, offset)
-        end = offset + len(data)
-        written.add_done_callback(lambda done: self._loop.call_soon_threadsafe(self._wrote, done, end))
+        written = self._writing.submit(self._writer.write, data)
+        written.add_done_callback(lambda done: self._loop.call_soon_threadsafe(self._wrote, done))
         self._inflight.append((hashed, written))
         if len(self._inflight) > QUEUED:
             await self._settle_oldest()
 
     async def _settle_oldest(self) -> None:
-        for future in self._inflight[0]:
+        hashed, written = self._inflight[0]
+        for waiting in (asyncio.wrap_future(hashed), asyncio.wrap_future(written)):
             try:
-                await asyncio.wrap_future(future)
+                await waiting
             except OSError as error:
                 self.error = self.error or error
         self._inflight.popleft()
 
-    def _wrote(self, future: Future[None], end: int) -> None:
+    def _wrote(self, future: Future[int]) -> None:
         """A batch is in the file (the writing thread finishes them in order)."""
         if future.cancelled() or self.error is not None:
             return
         if future.exception() is not None:
             self.error = future.exception()
             return
+        end = future.result()
         self.written = end
         window = self._window
         while window and self._window_size > WINDOW and window[0][0] + len(window[0][1]) <= end:
@@ -125,8 +135,64 @@ class Spool:
         self._on_change()
 
 
-def _write_all(fd: int, data: bytes, offset: int) -> None:
+def _write_all(fd: int, data: bytes | memoryview, offset: int) -> None:
     view = memoryview(data)
     while view:
         written = os.pwrite(fd, view, offset)
         view, offset = view[written:], offset + written
+
+
+class DirectWriter:
+    """Writes in order through O_DIRECT, in 4 KiB-aligned pieces from a page-aligned staging buffer.
+
+    Here (a VM whose memory the host backs lazily) page cache the guest has not used for a while
+    costs about 2.5 s per GiB to fill; O_DIRECT skips the page cache (2.7 GB/s). The unaligned tail
+    goes through the ordinary descriptor at the end. Without O_DIRECT (tmpfs), writes are ordinary.
+    """
+
+    _ALIGN = 4096
+
+    def __init__(self, path: str, fd: int) -> None:
+        self.fd = fd
+        self.offset = 0
+        self._carry = 0
+        try:
+            self._direct: int | None = os.open(path, os.O_WRONLY | os.O_DIRECT)
+        except OSError:
+            self._direct = None
+        self._buffer = mmap.mmap(-1, BATCH + 2 * self._ALIGN)
+
+    def write(self, data: bytes) -> int:
+        """Bytes of the file written so far (the last unaligned few wait for `finish`)."""
+        if self._direct is None:
+            _write_all(self.fd, data, self.offset)
+            self.offset += len(data)
+            return self.offset
+        view, source = memoryview(self._buffer), memoryview(data)
+        while source:
+            room = len(view) - self._carry
+            piece, source = source[:room], source[room:]
+            view[self._carry : self._carry + len(piece)] = piece
+            filled = self._carry + len(piece)
+            aligned = filled - filled % self._ALIGN
+            if aligned:
+                _write_all(self._direct, view[:aligned], self.offset)
+                self.offset += aligned
+                view[: filled - aligned] = view[aligned:filled]
+            self._carry = filled - aligned
+        return self.offset
+
+    def finish(self) -> int:
+        if self._carry:
+            _write_all(self.fd, memoryview(self._buffer)[: self._carry], self.offset)
+            self.offset += self._carry
+            self._carry = 0
+        self.close()
+        return self.offset
+
+    def close(self) -> None:
+        if self._direct is not None:
+            os.close(self._direct)
+            self._direct = None
+        if not self._buffer.closed:
+            self._buffer.close()
