@@ -25,12 +25,13 @@ FaultName = Literal[
     "corrupt",
     "slow",
     "head-ok-get-fail",
+    "no-length",
 ]
 Kind = Literal["manifest", "blob", "tags", "token", "ping", "catalog", "referrers", "upload", "any"]
 FAULT_NAMES: tuple[str, ...] = get_args(FaultName)
 KINDS: tuple[str, ...] = get_args(Kind)
 STATUS_FAULTS = frozenset({"404", "401", "403", "429", "500", "502", "503", "504"})
-BODY_FAULTS = frozenset({"truncate", "corrupt", "slow"})
+BODY_FAULTS = frozenset({"truncate", "corrupt", "slow", "no-length"})
 
 
 class FaultError(ValueError):

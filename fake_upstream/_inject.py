@@ -119,15 +119,19 @@ async def wait_disconnect(receive: Receive) -> None:
 
 
 def damage_body(fault: Fault, send: Send, control: ConnectionControl, peer: tuple[str, int]) -> Send:
-    """A `send` that truncates, corrupts or slows the response body as the fault says."""
+    """A `send` that truncates, corrupts, slows the body, or drops its Content-Length, as the fault says."""
     state = {"length": 0, "sent": 0}
 
     async def damaged(message: Message) -> None:
         if message["type"] == "http.response.start":
-            for key, value in message.get("headers", []):
+            headers = list(message.get("headers", []))
+            for key, value in headers:
                 if key.lower() == b"content-length":
                     state["length"] = int(value)
-            await send(message)
+            if fault.fault == "no-length":
+                # Without Content-Length the server frames the body with chunked encoding.
+                headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+            await send({**message, "headers": headers})
             return
         body: bytes = message.get("body", b"")
         offset = state["sent"]

@@ -13,7 +13,7 @@ from starlette.types import Message, Receive, Scope, Send
 from fake_upstream import _pull, _push
 from fake_upstream._auth import Authenticator, Identity
 from fake_upstream._errors import RegistryError
-from fake_upstream._faults import STATUS_FAULTS, Fault, FaultTable, RequestInfo
+from fake_upstream._faults import BODY_FAULTS, STATUS_FAULTS, Fault, FaultTable, RequestInfo
 from fake_upstream._inject import BlackholeGate, ConnectionControl, Cut, damage_body, fault_response, wait_disconnect
 from fake_upstream._journal import Journal, JournalEntry
 from fake_upstream._quota import Quota
@@ -108,7 +108,7 @@ class RegistryApp:
                 response = await self._dispatch(request, info, identity)
             except RegistryError as error:
                 response = error.response(head=head)
-        if fault is not None and fault.fault in ("truncate", "corrupt", "slow"):
+        if fault is not None and fault.fault in BODY_FAULTS:
             send = damage_body(fault, send, self.connections, peer)
         try:
             await response(request.scope, request.receive, send)

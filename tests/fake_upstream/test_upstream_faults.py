@@ -16,7 +16,7 @@ MANIFEST = RequestInfo("GET", "manifest", "team/app", "v1")
 def test_the_vocabulary_is_rules_md() -> None:
     assert set(FAULT_NAMES) == {
         "404", "401", "403", "429", "500", "502", "503", "504", "token-fail", "reset", "blackhole", "truncate",
-        "corrupt", "slow", "head-ok-get-fail",
+        "corrupt", "slow", "head-ok-get-fail", "no-length",
     }  # fmt: skip
     assert {"manifest", "blob", "tags", "token", "ping", "any"} <= set(KINDS)
 

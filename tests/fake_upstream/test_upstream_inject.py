@@ -186,6 +186,16 @@ def test_truncate_cuts_the_body_short_under_the_full_content_length(
     assert [(e.fault, e.bytes, e.complete) for e in upstream.journal()][0] == ("truncate", expected, False)
 
 
+def test_no_length_sends_the_right_bytes_chunked(upstream: FakeUpstream, http: httpx.Client, image: Image) -> None:
+    layer = image.platforms[0].layers[0]
+    upstream.add_fault("no-length", Match(kind="blob"), times=1)
+    response = http.get(_layer_url(image))
+    assert (response.status_code, response.headers.get("transfer-encoding")) == (200, "chunked")
+    assert "content-length" not in response.headers
+    assert sha256(response.content) == layer.digest == response.headers["docker-content-digest"]
+    assert "content-length" in http.get(_layer_url(image)).headers  # once
+
+
 def test_truncate_a_manifest(upstream: FakeUpstream, http: httpx.Client, image: Image) -> None:
     upstream.add_fault("truncate", Match(kind="manifest"), times=1, after_bytes=10)
     with pytest.raises(httpx.RemoteProtocolError):
