@@ -90,23 +90,6 @@ def distribution_proxy(workdir: Path, upstream: str) -> Iterator[Server]:
         yield Server("docker-registry", process.pid, url)
 
 
-def warm_memory(directory: Path, size: int) -> float:
-    """Write and delete a file of `size` bytes; the seconds it took.
-
-    A VM may back guest memory lazily: here the first write into never-used memory costs about
-    2.5 s per GiB (dd: 0.42 GB/s), into recycled page cache about 0.17 s (6.2 GB/s). A long-running
-    server writes into recycled pages, so the benchmarks first recycle as much as they will cache.
-    """
-    block = bytes(8 << 20)
-    path = directory / "warm-memory"
-    started = time.monotonic()
-    with path.open("wb") as out:
-        for _ in range(0, size, len(block)):
-            out.write(block)
-    path.unlink()
-    return time.monotonic() - started
-
-
 def layer_digest(base: str, repository: str) -> str:
     manifest = httpx.get(f"{base}/v2/{repository}/manifests/v1", headers={"Accept": MANIFEST_ACCEPT}, timeout=30)
     manifest.raise_for_status()

@@ -72,6 +72,9 @@ class Spool:
                 self._on_change()
         finally:
             await self.abandon()
+            # Nothing changes any more; and the callback (a fetch's method) would keep a cycle, and with
+            # it the window's megabytes, alive until the garbage collector happens to run.
+            self._on_change = _unchanged
         if self.error is not None:
             raise self.error
 
@@ -133,6 +136,10 @@ class Spool:
         while window and self._window_size > WINDOW and window[0][0] + len(window[0][1]) <= end:
             self._window_size -= len(window.popleft()[1])
         self._on_change()
+
+
+def _unchanged() -> None:
+    pass
 
 
 def _write_all(fd: int, data: bytes | memoryview, offset: int) -> None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from proxy_checks import ACCEPT, Rig, oci_error, rule_test, sha256, wait_until
 from starlette.types import Receive, Scope, Send
 
 from fake_upstream import Match
+from proxy_under_test._fetch import BlobFetch
+from proxy_under_test._spool import Spool
 
 _HOP = frozenset({b"content-length", b"transfer-encoding", b"connection", b"keep-alive"})
 
@@ -166,3 +169,22 @@ def chunking_relay(upstream: str) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def test_a_finished_fetch_frees_its_memory_without_the_garbage_collector(tmp_path: Path) -> None:
+    """A reference cycle would keep each fetch's window (megabytes) alive until the collector runs."""
+    with Rig(tmp_path) as rig:
+        client = rig.client(rig.proxy())
+        image = rig.upstream.add_image("team/app", "v1", layers=[3 << 20])
+        gc.collect()
+        gc.disable()
+        try:
+            assert sha256(client.get(f"/v2/team/app/blobs/{image.blobs[-1]}").content) == image.blobs[-1]
+            wait_until(lambda: not _alive(BlobFetch), what="the fetch to end")
+            assert not _alive(Spool)
+        finally:
+            gc.enable()
+
+
+def _alive(kind: type) -> bool:
+    return any(isinstance(o, kind) for o in gc.get_objects())
