@@ -98,7 +98,8 @@ class BlobFetch:
         return self.spool.received if self.spool is not None else 0
 
     async def _download(self) -> None:
-        response = await get_blob(self.context.upstream, self.target, self.digest)
+        upstream = self.context.upstream
+        response = await upstream.bounded(get_blob(upstream, self.target, self.digest))
         try:
             if response.status != 200:
                 body = await self.context.upstream.bounded(response.read_all())
@@ -136,7 +137,8 @@ class BlobFetch:
     async def _fetch_again(self) -> None:
         """The `fetch-twice` defect: a second full GET, as distribution 2.8 does to fill its cache."""
         try:
-            response = await get_blob(self.context.upstream, self.target, self.digest)
+            upstream = self.context.upstream
+            response = await upstream.bounded(get_blob(upstream, self.target, self.digest))
             try:
                 async for _ in response.body():
                     pass

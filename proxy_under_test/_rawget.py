@@ -90,11 +90,12 @@ class RawResponse:
 
 
 async def get_blob(upstream: Upstream, target: Target, digest: str) -> RawResponse:
-    """The upstream's answer to GET of the blob, its body unread; authenticates and follows redirects."""
+    """The upstream's answer to GET of the blob, its body unread; authenticates and follows redirects.
+    Bound it with `Upstream.bounded`: it may take a probe, a token and two requests."""
     url = f"{target.upstream}/v2/{target.repository}/blobs/{digest}"
     for renew in (False, True):
         credentials = await upstream.credentials(target, renew=renew)
-        response = await upstream.bounded(_get(url, credentials, upstream.timeout, target))
+        response = await _get(url, credentials, upstream.timeout, target)
         if response.status != 401 or renew:
             break
         response.close()

@@ -72,6 +72,7 @@ class Upstream:
         self._user = user
         self._password = password
         self._challenges: dict[str, Challenge] = {}
+        self._probed: set[str] = set()
         self._tokens = TokenCache(user, password, reuse=reuse_tokens)
 
     async def aclose(self) -> None:
@@ -201,6 +202,8 @@ class Upstream:
 
     async def credentials(self, target: Target, action: str = "pull", *, renew: bool = False) -> dict[str, str]:
         """The Authorization header the upstream asked for (a cached token unless `renew`), if any."""
+        if target.upstream not in self._probed:
+            await self._probe(target)
         challenge = self._challenges.get(target.upstream)
         if challenge is None:
             return {}
@@ -217,6 +220,18 @@ class Upstream:
             except httpx.HTTPError as error:
                 raise error_failure(error, target) from None
         return {"Authorization": f"Bearer {token}"}
+
+    async def _probe(self, target: Target) -> None:
+        """Ask `GET /v2/` once, as docker does, to learn the upstream's authentication before the first
+        real request, which then does not cost a 401 (nor spend a fault armed for it)."""
+        self._probed.add(target.upstream)
+        try:
+            response = await self._client.get(f"{target.upstream}/v2/")
+        except httpx.HTTPError:
+            return  # the real request will say what is wrong
+        challenge = parse_challenge(response.headers.get("www-authenticate", ""))
+        if response.status_code == 401 and challenge is not None:
+            self._challenges[target.upstream] = challenge
 
     def challenged(self, target: Target, header: str) -> None:
         """Learn the upstream's 401 challenge, or raise when the proxy cannot answer it."""

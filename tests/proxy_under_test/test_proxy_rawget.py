@@ -43,7 +43,7 @@ def exchange(answer: Answer, *, hold: bool = False, user: str | None = None) -> 
         upstream = Upstream(timeout=0.5, user=user, password="pw" if user else None)
         target = Target("team/app", f"http://127.0.0.1:{port}", "team/app")
         try:
-            response = await get_blob(upstream, target, DIGEST)
+            response = await upstream.bounded(get_blob(upstream, target, DIGEST))
             assert response.status == 200, response.status
             data = b"".join([chunk async for chunk in response.body()])
             response.close()
@@ -58,7 +58,8 @@ def exchange(answer: Answer, *, hold: bool = False, user: str | None = None) -> 
 def test_content_length_body() -> None:
     body, heads = exchange(lambda _: [b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", b"lo"])
     assert body == b"hello"
-    assert heads[0].startswith(f"GET /v2/team/app/blobs/{DIGEST} HTTP/1.1\r\n".encode())
+    assert heads[0].startswith(b"GET /v2/ HTTP/1.1\r\n")  # the probe for the upstream's authentication
+    assert heads[1].startswith(f"GET /v2/team/app/blobs/{DIGEST} HTTP/1.1\r\n".encode())
 
 
 def test_chunked_body() -> None:
