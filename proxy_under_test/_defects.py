@@ -60,7 +60,11 @@ _ROWS = [
         "PROTO-MEDIATYPE",
         "re-serialises manifests fetched from upstream (json.loads/dumps), changing bytes and digest",
     ),
-    ("ignore-accept", "PROTO-ACCEPT", "serves a manifest whose media type the client's Accept excludes, as 200"),
+    (
+        "ignore-accept",
+        "PROTO-ACCEPT",
+        "serves a manifest whose media type the client's Accept excludes, as 200, labelled as a type it accepts",
+    ),
     ("ignore-range", "PROTO-RANGE", "ignores Range on cached blobs (200, full body)"),
     ("tags-down-5xx", "PROTO-TAGS", "tags/list answers 502 when the upstream is down instead of the cached tags"),
     ("allow-push", "PROTO-NO-PUSH", "forwards push, upload and delete requests to the upstream"),

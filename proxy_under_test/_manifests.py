@@ -180,9 +180,11 @@ class Manifests:
 def _response(
     digest: str, media_type: str, body: bytes, size: int | None, accept: Sequence[str], head: bool, context: Context
 ) -> Response:
-    if not accepts(accept, media_type) and not context.defect("ignore-accept"):
-        message = f"the manifest is {media_type}, which the request's Accept excludes"
-        raise ProxyError(ErrorCode.MANIFEST_UNKNOWN, message)
+    if not accepts(accept, media_type):
+        if not context.defect("ignore-accept"):
+            message = f"the manifest is {media_type}, which the request's Accept excludes"
+            raise ProxyError(ErrorCode.MANIFEST_UNKNOWN, message)
+        media_type = _first_accepted(accept) or media_type  # the defect: labelled as whatever was asked for
     response = Response(b"" if head else body, media_type=media_type)
     headers = response.headers
     headers["docker-content-digest"] = digest
@@ -196,6 +198,15 @@ def _response(
         del headers["content-length"]
     response.raw_headers.append(API_VERSION)
     return response
+
+
+def _first_accepted(accept: Sequence[str]) -> str | None:
+    for header in accept:
+        for part in header.split(","):
+            media_type = part.split(";", 1)[0].strip()
+            if media_type and "*" not in media_type:
+                return media_type
+    return None
 
 
 def _trim(body: bytes, children: set[str]) -> bytes:
