@@ -95,11 +95,20 @@ class FileBody:
 class FetchBody:
     """A cold blob as its fetch receives it; the last byte goes out only once the digest has verified."""
 
-    def __init__(self, context: Context, fetch: BlobFetch, fd: int, headers: Headers, connection: Connection) -> None:
+    def __init__(
+        self,
+        context: Context,
+        fetch: BlobFetch,
+        fd: int,
+        headers: Headers,
+        length: int | None,
+        connection: Connection,
+    ) -> None:
         self.context = context
         self.fetch = fetch
         self.fd = fd
         self.headers = headers
+        self.length = length  # what our Content-Length said, if anything
         self.connection = connection
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -119,10 +128,13 @@ class FetchBody:
                 if offset < limit:
                     data = await self._read(offset, limit)
                     offset += len(data)
-                    last = done and offset >= received
-                    await send({"type": "http.response.body", "body": data, "more_body": not last})
-                    if last or self.connection.is_closing():
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                    if self.connection.is_closing():
                         return
+                elif done and self.length is not None and offset < self.length:
+                    self.connection.abort()  # a cut body taken as complete (`cache-truncated`) cannot end well
+                    await _wait_disconnect(receive)
+                    return
                 elif done:
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
                     return

@@ -42,7 +42,7 @@ _ROWS = [
     ("cold-down-as-404", "COLD-DOWN", "cold upstream refused/reset/5xx -> 404 (hides the cause)"),
     ("cold-auth-as-404", "COLD-AUTH", "cold upstream 401/403/token failure -> 404"),
     ("no-digest-verify", "INTEG-CORRUPT", "streams and caches upstream blob bytes without checking the digest"),
-    ("cache-truncated", "INTEG-TRUNCATE", "a cut-short upstream body ends the client's response and is cached"),
+    ("cache-truncated", "INTEG-TRUNCATE", "a cut-short upstream body is taken as complete and cached"),
     (
         "lying-content-length",
         "INTEG-LENGTH",
@@ -53,8 +53,12 @@ _ROWS = [
         "INTEG-RESTART",
         "writes cache files in place: a kill -9 leaves a partial file that is later served",
     ),
-    ("head-no-length", "PROTO-HEAD", "HEAD answers omit Content-Length and Docker-Content-Digest"),
-    ("wrong-digest-header", "PROTO-DIGEST-HEADER", "blob answers carry no Docker-Content-Digest"),
+    ("head-no-length", "PROTO-HEAD", "HEAD answers omit Content-Length"),
+    (
+        "wrong-digest-header",
+        "PROTO-DIGEST-HEADER",
+        "blobs streamed from the upstream (not cached yet) carry no Docker-Content-Digest, as Harbor's do",
+    ),
     (
         "rewrite-media-type",
         "PROTO-MEDIATYPE",

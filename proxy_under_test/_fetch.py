@@ -35,6 +35,7 @@ class BlobFetch:
         self.spool: Spool | None = None
         self.fd, self._temp = context.cache.new_temp(digest)
         self._committed = False
+        self.closed = False
         self._changed = asyncio.Event()
 
     @property
@@ -81,6 +82,9 @@ class BlobFetch:
         except OSError as error:  # the temp file could not be written: nothing verified to send
             log.error("cannot spool %s: %s", self.digest, error)
             self._fail(UpstreamFailure("bad-response", "the proxy could not write its cache"))
+        except Exception:  # a bug: its readers get a clean failure, the log the traceback
+            log.exception("fetching %s failed", self.digest)
+            self._fail(UpstreamFailure("bad-response", "the proxy failed while fetching"))
         finally:
             if not self.complete and self.state != "failed":  # cancelled: the proxy is stopping
                 self._fail(UpstreamFailure("reset", "the proxy stopped before the blob arrived"))
@@ -89,6 +93,7 @@ class BlobFetch:
                 cache.discard(self._temp)
 
     def close(self) -> None:
+        self.closed = True
         os.close(self.fd)
 
     # ---- internals ------------------------------------------------------------------------------
@@ -166,13 +171,14 @@ class Fetches:
         self._running: dict[asyncio.Task[None], BlobFetch] = {}  # also keeps the tasks referenced
 
     def find(self, target: Target, digest: str) -> tuple[BlobFetch, int] | None:
+        """The fetch of this blob for this repository to join, if one is in flight."""
         fetch = self._inflight.get((target.name, digest))
         return (fetch, os.dup(fetch.fd)) if fetch is not None else None
 
-    def verified(self, digest: str) -> BlobFetch | None:
-        """A fetch of `digest` through any repository that has verified (it may not be in the cache yet)."""
-        for (_, fetched), fetch in self._inflight.items():
-            if fetched == digest and fetch.complete:
+    def verified(self, digest: str, name: str | None = None) -> BlobFetch | None:
+        """A verified fetch of `digest` (through `name`, or any repository), maybe still landing in the cache."""
+        for fetch in self._running.values():
+            if fetch.digest == digest and fetch.complete and not fetch.closed and name in (None, fetch.target.name):
                 return fetch
         return None
 

@@ -191,7 +191,6 @@ def _response(
     headers["etag"] = f'"{digest}"'
     if head and context.defect("head-no-length"):
         del headers["content-length"]
-        del headers["docker-content-digest"]
     elif head and size is not None:
         headers["content-length"] = str(size)
     elif head:
