@@ -65,7 +65,9 @@ class RegistryApp:
             complete=False,
             user_agent=request.headers.get("user-agent"),
         )
-        fault = self.parts.faults.fire(info)
+        # A request the registry would challenge for credentials spends no fault: `times=1` means one request
+        # that got past authentication, as a client that logs in expects.
+        fault = None if self._challenged(request, info) else self.parts.faults.fire(info)
         entry.fault = fault.fault if fault else None
         self.parts.journal.record(entry)
 
@@ -115,12 +117,24 @@ class RegistryApp:
         except Cut:
             await wait_disconnect(request.receive)
 
+    def _challenged(self, request: Request, info: RequestInfo) -> bool:
+        if info.kind in ("token", "ping"):
+            return False
+        try:
+            self._authorize(request, info)
+        except RegistryError:
+            return True
+        return False
+
+    def _authorize(self, request: Request, info: RequestInfo) -> None:
+        action = "push" if request.method in _PUSH_METHODS else "pull"
+        self.parts.auth.authorize(request.headers.get("authorization"), info.repository, action, _realm(request))
+
     async def _dispatch(self, request: Request, info: RequestInfo, identity: Identity) -> Response:
         store, method = self.parts.store, request.method
         if info.kind == "token":
             return await self._token(request, identity)
-        action = "push" if method in _PUSH_METHODS else "pull"
-        self.parts.auth.authorize(request.headers.get("authorization"), info.repository, action, _realm(request))
+        self._authorize(request, info)
         name, reference = info.repository or "", info.reference or ""
         route = (info.kind, method)
         if route in (("ping", "GET"), ("ping", "HEAD")):

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from upstream_checks import ACCEPT, eventually, oci_error
 
-from fake_upstream import FakeUpstream
+from fake_upstream import FakeUpstream, Match
 
 USERS = {"alice": "secret", "bob": "hunter2"}
 
@@ -181,3 +181,14 @@ def test_tokens_expire() -> None:
         assert _challenge(response.headers["www-authenticate"])["error"] == "invalid_token"
         fresh = {"Authorization": f"Bearer {_token(http, 'repository:library/alpine:pull')}", **ACCEPT}
         assert http.get("/v2/library/alpine/manifests/3", headers=fresh).status_code == 200
+
+
+def test_a_challenged_request_spends_no_fault(token_upstream: FakeUpstream, http: httpx.Client) -> None:
+    fault = token_upstream.add_fault("503", Match(kind="manifest", repository="library/alpine"), times=1)
+    try:
+        assert http.get("/v2/library/alpine/manifests/3", headers=ACCEPT).status_code == 401  # no token yet
+        headers = {**ACCEPT, "Authorization": f"Bearer {_token(http, 'repository:library/alpine:pull')}"}
+        assert http.get("/v2/library/alpine/manifests/3", headers=headers).status_code == 503
+        assert http.get("/v2/library/alpine/manifests/3", headers=headers).status_code == 200
+    finally:
+        token_upstream.clear_faults(fault)
