@@ -28,6 +28,7 @@ from harness.world import World, WorldConfig
 from reports.model import CaseResult, Verdict, _case as _case_from_dict
 
 RESULT_PROPERTY = "pullthrough_case"
+TARGET_PROPERTY = "pullthrough_target"
 _CASE_KEY = pytest.StashKey[Case]()
 
 
@@ -138,6 +139,7 @@ def pytest_runtest_makereport(
         if report.skipped and current.verdict is None:
             result = _with_verdict(result, Verdict.SKIP, _short(call.excinfo))
         report.user_properties.append((RESULT_PROPERTY, json.dumps(result_dict(result))))
+        report.user_properties.append((TARGET_PROPERTY, json.dumps(current.world.describe_target())))
         _allure_attach(result)
     return report
 
@@ -151,6 +153,15 @@ def read_result(report: pytest.TestReport) -> CaseResult | None:
     for name, value in report.user_properties:
         if name == RESULT_PROPERTY and isinstance(value, str):
             return _case_from_dict(json.loads(value))
+    return None
+
+
+def read_target(report: pytest.TestReport) -> dict[str, str | None] | None:
+    """The target's name, version and URL, as the worker that ran the case saw them."""
+    for name, value in report.user_properties:
+        if name == TARGET_PROPERTY and isinstance(value, str):
+            described: dict[str, str | None] = json.loads(value)
+            return described
     return None
 
 

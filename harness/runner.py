@@ -10,7 +10,7 @@ import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -21,7 +21,7 @@ from rich.console import Console
 
 import scenarios
 from harness.live import LiveProgress
-from harness.plugin import read_result
+from harness.plugin import read_result, read_target
 from reports import compare, load, write_all
 from reports.console import changes_table, summary_table, written
 from reports.model import CaseResult, Results, RunInfo
@@ -101,7 +101,13 @@ def run_suites(options: RunOptions, console: Console) -> Results:
         raise KeyboardInterrupt
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERNAL_ERROR) or (code == 2 and not collector.results):
         raise RunFailed(live.exit_message or f"the scenarios could not run (pytest exit {int(code)})")
-    return Results(run=_run_info(options, started), cases=collector.results)
+    info = _run_info(options, started)
+    info = replace(
+        info,
+        target_version=collector.target.get("version"),
+        target_url=options.proxy_url or collector.target.get("url"),
+    )
+    return Results(run=info, cases=collector.results)
 
 
 def report(results: Results, report_dir: Path, console: Console) -> dict[str, Path]:
@@ -140,11 +146,13 @@ def _terminate_as_interrupt() -> Iterator[None]:
 class _Collector:
     def __init__(self) -> None:
         self.results: list[CaseResult] = []
+        self.target: dict[str, str | None] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         result = read_result(report)
         if result is not None:
             self.results.append(result)
+            self.target = read_target(report) or self.target
 
 
 def _run_info(options: RunOptions, started: str) -> RunInfo:

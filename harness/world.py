@@ -89,6 +89,11 @@ class World:
         finally:
             self._stop_upstream()
 
+    def describe_target(self) -> dict[str, str | None]:
+        if not hasattr(self, "_version"):
+            self._version = self.target.version()
+        return {"name": self.target.name, "version": self._version, "url": self.target.url}
+
     def between_cases(self) -> None:
         self.upstream.clear_faults()
         self.upstream.set_outage("none")
