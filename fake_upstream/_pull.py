@@ -12,9 +12,8 @@ from fake_upstream._content import BytesContent
 from fake_upstream._errors import RegistryError
 from fake_upstream._responses import API_VERSION, ContentResponse, json_response
 from fake_upstream._store import Store, check_repository
-from oci_wire import OCI_INDEX, ErrorCode, accepts
+from oci_wire import OCI_INDEX, ErrorCode, RangeNotSatisfiable, accepts, content_range, parse_range
 
-_RANGE_RE = re.compile(r"^bytes=([0-9]*)-([0-9]*)$")
 _NUMBER_RE = re.compile(r"^[0-9]{1,9}$")
 MAX_PAGE = 10000
 
@@ -49,11 +48,16 @@ def blob(request: Request, store: Store, name: str, digest: str) -> Response:
         "Accept-Ranges": "bytes",
     }
     head = request.method == "HEAD"
-    byte_range = _parse_range(request.headers.get("range"), found.size)
+    try:
+        byte_range = parse_range(request.headers.get("range"), found.size)
+    except RangeNotSatisfiable as error:
+        raise RegistryError(
+            ErrorCode.RANGE_INVALID, str(error), headers={"Content-Range": error.content_range}
+        ) from None
     if byte_range is None:
         return ContentResponse(found.content, headers=headers, head=head)
     start, end = byte_range
-    headers["Content-Range"] = f"bytes {start}-{end - 1}/{found.size}"
+    headers["Content-Range"] = content_range(start, end, found.size)
     return ContentResponse(found.content, status_code=206, headers=headers, start=start, end=end, head=head)
 
 
@@ -91,25 +95,3 @@ def _paginate(request: Request, items: list[str], path: str) -> tuple[list[str],
     if n == 0 or len(items) <= n:
         return page, {}
     return page, {"Link": f'<{path}?n={n}&last={quote(page[-1])}>; rel="next"'}
-
-
-def _parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """The single byte range asked for, as [start, end); None to serve everything."""
-    if header is None:
-        return None
-    match = _RANGE_RE.match(header.strip())
-    if match is None or match.groups() == ("", ""):
-        return None  # multiple or malformed ranges: RFC 9110 lets us ignore them
-    first, last = match.groups()
-    if first == "":
-        start, end = max(0, size - int(last)), size
-    else:
-        start = int(first)
-        end = size if last == "" else min(size, int(last) + 1)
-        if last != "" and int(last) < start:
-            return None
-    if start >= size or start >= end:
-        raise RegistryError(
-            ErrorCode.RANGE_INVALID, "requested range not satisfiable", headers={"Content-Range": f"bytes */{size}"}
-        )
-    return start, end

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 from fake_upstream._faults import RequestInfo
-
-_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("ping", re.compile(r"^/v2/?$")),
-    ("catalog", re.compile(r"^/v2/_catalog$")),
-    ("token", re.compile(r"^/token$")),
-    ("upload", re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/(?P<reference>[^/]*)$")),
-    ("manifest", re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)$")),
-    ("blob", re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<reference>[^/]+)$")),
-    ("tags", re.compile(r"^/v2/(?P<name>.+)/tags/list$")),
-    ("referrers", re.compile(r"^/v2/(?P<name>.+)/referrers/(?P<reference>[^/]+)$")),
-]
+from oci_wire import endpoint
 
 
 def classify(method: str, path: str) -> RequestInfo:
-    for kind, pattern in _PATTERNS:
-        match = pattern.match(path)
-        if match is not None:
-            groups = match.groupdict()
-            return RequestInfo(method, kind, groups.get("name"), groups.get("reference"))
-    return RequestInfo(method, "unknown")
+    if path == "/token":  # the token realm lives on the registry's own host and port, as Docker Hub's may not
+        return RequestInfo(method, "token")
+    found = endpoint(path)
+    reference = found.reference if found.kind != "upload" else (found.reference or "")
+    return RequestInfo(method, found.kind, found.name, reference)

@@ -22,6 +22,8 @@ from oci_wire.media_types import (
     OCI_MANIFEST,
 )
 from oci_wire.names import is_digest_reference, valid_repository, valid_tag
+from oci_wire.paths import Endpoint, EndpointKind, endpoint
+from oci_wire.ranges import RangeNotSatisfiable, content_range, parse_range
 
 __all__ = [
     "DOCKER_CONFIG",
@@ -39,12 +41,18 @@ __all__ = [
     "OCI_MANIFEST",
     "Digest",
     "DigestError",
+    "Endpoint",
+    "EndpointKind",
     "ErrorCode",
+    "RangeNotSatisfiable",
     "accepts",
+    "content_range",
+    "endpoint",
     "error_body",
     "is_digest_reference",
     "parse_digest",
     "parse_error_body",
+    "parse_range",
     "sha256_digest",
     "valid_repository",
     "valid_tag",

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from oci_wire import ErrorCode
+from oci_wire import Endpoint as Route, ErrorCode
 from proxy_under_test._blobs import Blobs
 from proxy_under_test._bodies import Connection
 from proxy_under_test._cache import UnsafePath
@@ -17,7 +17,7 @@ from proxy_under_test._errors import API_VERSION, ProxyError
 from proxy_under_test._fetch import Fetches
 from proxy_under_test._listener import Listener
 from proxy_under_test._manifests import Manifests
-from proxy_under_test._routes import Route, classify
+from proxy_under_test._routes import classify
 from proxy_under_test._tags import Tags
 from proxy_under_test._upstream import UpstreamFailure
 

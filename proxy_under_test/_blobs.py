@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 
 from starlette.types import ASGIApp
 
-from oci_wire import ErrorCode
+from oci_wire import ErrorCode, RangeNotSatisfiable, content_range, parse_range
 from proxy_under_test._bodies import Connection, FetchBody, FileBody, HeadersOnly, blob_headers
 from proxy_under_test._context import Context
 from proxy_under_test._errors import ProxyError
 from proxy_under_test._fetch import BlobFetch, Fetches
 from proxy_under_test._routes import Target
 from proxy_under_test._upstream import UpstreamFailure
-
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class Blobs:
@@ -119,14 +116,16 @@ class Blobs:
         extra = [(b"accept-ranges", b"bytes")]
         if byte_range is not None and not context.defect("ignore-range"):
             try:
-                parsed = _parse_range(byte_range, size)
-            except ProxyError:
+                parsed = parse_range(byte_range, size)
+            except RangeNotSatisfiable as error:
                 os.close(fd)
-                raise
+                raise ProxyError(
+                    ErrorCode.RANGE_INVALID, str(error), headers={"Content-Range": error.content_range}
+                ) from None
             if parsed is not None:
                 start, end = parsed
                 status = 206
-                extra.append((b"content-range", f"bytes {start}-{end - 1}/{size}".encode()))
+                extra.append((b"content-range", content_range(start, end, size).encode()))
         headers = blob_headers(digest, end - start, extra)
         return FileBody(context, fd, start, end, status, headers, connection)
 
@@ -145,25 +144,3 @@ class Blobs:
             except (ValueError, AttributeError):
                 continue
         return found
-
-
-def _parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """The single byte range asked for, as [start, end); None to serve it all (RFC 9110 allows that)."""
-    match = _RANGE_RE.match(header.strip())
-    if match is None or match.groups() == ("", ""):
-        return None
-    first, last = match.groups()
-    if first == "":
-        start, end = max(0, size - int(last)), size
-        if int(last) == 0:
-            start = size
-    else:
-        start = int(first)
-        end = size if last == "" else min(size, int(last) + 1)
-        if last != "" and int(last) < start:
-            return None
-    if start >= size or start >= end:
-        raise ProxyError(
-            ErrorCode.RANGE_INVALID, "requested range not satisfiable", headers={"Content-Range": f"bytes */{size}"}
-        )
-    return start, end

@@ -6,25 +6,20 @@ that project's upstream `<repo>`. The proxy-side name (with the project) is what
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
-from oci_wire import DigestError, ErrorCode, is_digest_reference, parse_digest, valid_repository, valid_tag
+from oci_wire import (
+    DigestError,
+    Endpoint,
+    ErrorCode,
+    endpoint,
+    is_digest_reference,
+    parse_digest,
+    valid_repository,
+    valid_tag,
+)
 from proxy_under_test._errors import ProxyError
-
-Kind = Literal["ping", "catalog", "manifest", "blob", "tags", "upload", "referrers", "unknown"]
-
-_PATTERNS: list[tuple[Kind, re.Pattern[str]]] = [
-    ("ping", re.compile(r"^/v2/?$")),
-    ("catalog", re.compile(r"^/v2/_catalog$")),
-    ("upload", re.compile(r"^/v2/(?P<name>.+)/blobs/uploads(?:/(?P<reference>[^/]*))?$")),
-    ("manifest", re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<reference>[^/]+)$")),
-    ("blob", re.compile(r"^/v2/(?P<name>.+)/blobs/(?P<reference>[^/]+)$")),
-    ("tags", re.compile(r"^/v2/(?P<name>.+)/tags/list$")),
-    ("referrers", re.compile(r"^/v2/(?P<name>.+)/referrers/(?P<reference>[^/]+)$")),
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,19 +31,8 @@ class Target:
     repository: str  # the upstream's repository, e.g. "library/alpine"
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
-    kind: Kind
-    name: str | None = None
-    reference: str | None = None
-
-
-def classify(path: str) -> Route:
-    for kind, pattern in _PATTERNS:
-        match = pattern.match(path)
-        if match is not None:
-            return Route(kind, match.groupdict().get("name"), match.groupdict().get("reference"))
-    return Route("unknown")
+def classify(path: str) -> Endpoint:
+    return endpoint(path)
 
 
 class Router:
