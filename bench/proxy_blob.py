@@ -21,7 +21,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from _proxy_world import (
+from _servers import (
     Server,
     curl_speed,
     distribution_proxy,

@@ -20,7 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-from _proxy_world import (
+from _servers import (
     MANIFEST_ACCEPT,
     distribution_proxy,
     fake_upstream,

@@ -1,5 +1,5 @@
-"""What the proxy benchmarks share: the fake upstream, the reference proxy and docker-registry in proxy mode,
-each a subprocess on loopback (so each has its own peak RSS), plus curl timings and the upstream's journal."""
+"""What the benchmarks share: the fake upstream, the reference proxy and docker-registry (plain or in proxy
+mode), each a subprocess on loopback (so each has its own peak RSS), plus curl timings and the upstream's journal."""
 
 from __future__ import annotations
 
@@ -46,10 +46,12 @@ def machine(load_before: float) -> str:
 
 
 @contextmanager
-def fake_upstream(workdir: Path, images: Sequence[tuple[str, int]]) -> Iterator[Server]:
-    """`pullthrough upstream` holding one uncompressed single-layer image per (repository, layer size)."""
+def fake_upstream(workdir: Path, images: Sequence[tuple[str, int]], *, gzip: Sequence[str] = ()) -> Iterator[Server]:
+    """`pullthrough upstream` holding one single-layer image per (repository, layer size): a plain tar layer,
+    or gzip for the repositories named in `gzip`."""
     declared = "".join(
-        f'[[images]]\nrepository = "{repository}"\ntag = "v1"\nlayers = [{size}]\ngzip = false\nseed = {seed}\n\n'
+        f'[[images]]\nrepository = "{repository}"\ntag = "v1"\nlayers = [{size}]\n'
+        f"gzip = {str(repository in gzip).lower()}\nseed = {seed}\n\n"
         for seed, (repository, size) in enumerate(images, start=1)
     )
     config = workdir / "upstream.toml"
@@ -74,6 +76,13 @@ def reference_proxy(workdir: Path, upstream: str) -> Iterator[Server]:
 @contextmanager
 def distribution_proxy(workdir: Path, upstream: str) -> Iterator[Server]:
     """Debian's docker-registry in proxy mode; it must start after the upstream (it checks it at start)."""
+    with docker_registry(workdir, proxy=upstream) as server:
+        yield server
+
+
+@contextmanager
+def docker_registry(workdir: Path, *, proxy: str | None = None) -> Iterator[Server]:
+    """Debian's docker-registry on filesystem storage in `workdir`; a pull-through cache of `proxy` if given."""
     port = free_port()
     config = workdir / "registry.yml"
     config.write_text(
@@ -81,7 +90,7 @@ def distribution_proxy(workdir: Path, upstream: str) -> Iterator[Server]:
         f"storage:\n  filesystem:\n    rootdirectory: {workdir / 'registry'}\n"
         "  delete:\n    enabled: true\n  cache:\n    blobdescriptor: inmemory\n"
         f"http:\n  addr: 127.0.0.1:{port}\n  secret: loopback-bench-secret\n"
-        f"proxy:\n  remoteurl: {upstream}\n"
+        + (f"proxy:\n  remoteurl: {proxy}\n" if proxy else "")
     )
     command = [str(which("docker-registry")), "serve", str(config)]
     with running(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)) as process:
@@ -103,7 +112,7 @@ def manifest_digest(base: str, repository: str) -> str:
 
 
 def curl_speed(url: str, size: int) -> float:
-    """Bytes per second of one GET to /dev/null; fails unless the whole body arrived."""
+    """Bytes per second of one GET to /dev/null; fails unless the whole body (`size` bytes) arrived."""
     result = subprocess.run(
         ["curl", "-sf", "-o", "/dev/null", "-w", "%{speed_download} %{size_download}", url],
         capture_output=True,
