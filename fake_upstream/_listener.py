@@ -77,6 +77,11 @@ class GatedListener:
         if self._idle_socket is not None:
             self._idle_socket.close()
             self._idle_socket = None
+        # Requests still running (a slow body to a client that left) end here, not when the loop closes.
+        tasks = list(self._state.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def set_mode(self, mode: Outage) -> None:
         if mode not in OUTAGES:

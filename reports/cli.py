@@ -5,16 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+from reports.formats import COMPARISON_FORMATS, FORMATS, SUFFIXES
 
-from reports.allure_results import write_allure
-from reports.console import changes_table
-from reports.diff import compare
-from reports.model import Results
-from reports.validate import InvalidResults, load
-from reports.writers import COMPARISON_FORMATS, FORMATS, SUFFIXES, render, render_many, write_text
+if TYPE_CHECKING:
+    from reports.model import Results
 
 
 def register(commands: Any) -> None:
@@ -46,6 +42,8 @@ def register(commands: Any) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     from harness.cli import UsageError
+    from reports.allure_results import write_allure
+    from reports.writers import render, render_many, write_text
 
     fmt = args.format or SUFFIXES.get(Path(args.output).suffix.lower() if args.output else "", "html")
     if len(args.results) > 1 and fmt not in COMPARISON_FORMATS:
@@ -67,6 +65,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from reports.console import changes_table
+    from reports.diff import compare
+
     old, new = _load([args.old, args.new])
     changes = compare(old, new)
     console = Console()
@@ -80,6 +83,7 @@ def _diff(args: argparse.Namespace) -> int:
 
 def _load(paths: list[str]) -> list[Results]:
     from harness.cli import UsageError
+    from reports.validate import InvalidResults, load
 
     try:
         return [load(path) for path in paths]

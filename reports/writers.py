@@ -7,17 +7,11 @@ from pathlib import Path
 from typing import Protocol
 
 from reports import redact
+from reports.formats import FILE_NAMES
 from reports.html import render_comparison, render_report
 from reports.junit import render_junit
 from reports.markdown import render_comparison_markdown, render_markdown
 from reports.model import Results
-
-FORMATS = ("html", "md", "junit", "json", "allure")
-# Formats that put several runs side by side; the others describe one run.
-COMPARISON_FORMATS = ("html", "md")
-# What `pullthrough run` leaves in its report directory, by format.
-FILE_NAMES = {"json": "results.json", "html": "report.html", "md": "summary.md", "junit": "junit.xml"}
-SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".xml": "junit", ".json": "json"}
 
 
 def render_json(results: Results, *, redacted: bool = False) -> str:

@@ -7,13 +7,11 @@ import asyncio
 import errno
 import logging
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from fake_upstream import FakeUpstream, load_config
-from fake_upstream._config import ConfigError, UpstreamConfig, parse_config
-from fake_upstream._errors import RegistryError
+if TYPE_CHECKING:  # the registry loads only when this command runs, not with every subcommand
+    from fake_upstream import FakeUpstream
+    from fake_upstream._config import UpstreamConfig
 
 
 def register(commands: Any) -> None:
@@ -37,6 +35,7 @@ def register(commands: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from fake_upstream._errors import RegistryError
     from harness.cli import UsageError
 
     config = _config(args)
@@ -61,6 +60,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> UpstreamConfig:
+    from fake_upstream import load_config
+    from fake_upstream._config import ConfigError, parse_config
     from harness.cli import UsageError
 
     users = None
@@ -85,6 +86,8 @@ def _config(args: argparse.Namespace) -> UpstreamConfig:
 
 
 async def _serve(upstream: FakeUpstream, config: UpstreamConfig) -> None:
+    from rich.console import Console
+
     await upstream.open()
     # `docker stop`, systemd and CI runners send SIGTERM: stop cleanly and exit 0, as for Ctrl-C.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, upstream.stop)

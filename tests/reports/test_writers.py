@@ -8,8 +8,9 @@ import pytest
 from reports_factory import SECRETS, few_results, suite_results
 
 from reports import redact, write_all
+from reports.formats import FORMATS
 from reports.validate import load, validate
-from reports.writers import FORMATS, render
+from reports.writers import render
 
 
 def test_write_all_writes_the_four_reports(tmp_path: Path) -> None:
