@@ -13,7 +13,9 @@ class Timeout(AssertionError):
     """What was awaited did not happen before the deadline."""
 
 
-def wait_until(condition: Callable[[], T], *, timeout: float, what: str, interval: float = 0.02) -> T:
+def wait_until(
+    condition: Callable[[], T], *, timeout: float = 10.0, what: str = "the condition", interval: float = 0.01
+) -> T:
     """Call `condition` until it returns something truthy, and return that; raise Timeout at the deadline."""
     deadline = time.monotonic() + timeout
     while True:

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from upstream_checks import ACCEPT, eventually, oci_error
+from http_checks import ACCEPT, oci_error
 
 from fake_upstream import FakeUpstream, Match
+from harness.poll import wait_until
 
 USERS = {"alice": "secret", "bob": "hunter2"}
 
@@ -177,7 +178,7 @@ def test_tokens_expire() -> None:
             response = http.get("/v2/library/alpine/manifests/3", headers=headers)
             return response if response.status_code == 401 else None
 
-        response = eventually(expired, timeout=5)
+        response = wait_until(expired, timeout=5)
         assert _challenge(response.headers["www-authenticate"])["error"] == "invalid_token"
         fresh = {"Authorization": f"Bearer {_token(http, 'repository:library/alpine:pull')}", **ACCEPT}
         assert http.get("/v2/library/alpine/manifests/3", headers=fresh).status_code == 200

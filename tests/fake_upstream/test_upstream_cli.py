@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from upstream_checks import ACCEPT
+from http_checks import ACCEPT
 
 
 def _command(*args: str) -> list[str]:

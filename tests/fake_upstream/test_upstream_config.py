@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from upstream_checks import ACCEPT
+from http_checks import ACCEPT
 
 from fake_upstream import ConfigError, Fault, Match, QuotaConfig, load_config
 from fake_upstream._config import DEMO_IMAGES, parse_config

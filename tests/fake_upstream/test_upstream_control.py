@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from upstream_checks import ACCEPT, sha256
+from http_checks import ACCEPT, sha256
 
 from fake_upstream import FakeUpstream, Fault, Match
 from fake_upstream._control import ControlApp

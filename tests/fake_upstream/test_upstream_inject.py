@@ -10,9 +10,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from upstream_checks import ACCEPT, eventually, oci_error, sha256
+from http_checks import ACCEPT, oci_error, sha256
 
 from fake_upstream import FakeUpstream, Image, Match
+from harness.poll import wait_until
 
 STATUS_CODES = {
     "401": "UNAUTHORIZED",
@@ -152,7 +153,7 @@ def test_blackhole_holds_the_request_until_the_client_gives_up(upstream: FakeUps
             http.get(_layer_url(image))
         assert 0.3 <= time.monotonic() - started < 3
         assert http.get("/v2/team/app/manifests/v1").status_code == 200  # only blobs are black-holed
-    entry = eventually(lambda: next((e for e in upstream.journal() if e.duration is not None), None))
+    entry = wait_until(lambda: next((e for e in upstream.journal() if e.duration is not None), None))
     assert (entry.fault, entry.status, entry.bytes) == ("blackhole", 0, 0)
 
 
@@ -161,7 +162,7 @@ def test_clearing_a_blackhole_lets_held_requests_go(upstream: FakeUpstream, imag
     host, port = upstream.url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(f"GET {_layer_url(image)} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
-        eventually(lambda: upstream.journal() or None)
+        wait_until(lambda: upstream.journal() or None)
         upstream.clear_faults()
         assert sock.recv(1024) == b""  # released: the connection closes without an answer
 

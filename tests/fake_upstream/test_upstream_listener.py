@@ -9,9 +9,10 @@ from functools import partial
 
 import httpx
 import pytest
-from upstream_checks import ACCEPT, eventually
+from http_checks import ACCEPT
 
 from fake_upstream import OUTAGES, FakeUpstream, JournalEntry, Outage
+from harness.poll import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,7 @@ def test_held_connections_are_dropped_when_the_blackhole_ends(upstream: FakeUpst
     upstream.set_outage("blackhole")
     with socket.create_connection(_address(upstream), timeout=5) as sock:
         sock.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")
-        eventually(lambda: upstream.journal() or None)
+        wait_until(lambda: upstream.journal() or None)
         upstream.set_outage("none")
         try:
             assert sock.recv(1024) == b"", "closed without an answer"
@@ -114,7 +115,7 @@ def test_the_journal_shows_what_an_outage_swallowed(upstream: FakeUpstream) -> N
             sock.sendall(
                 b"HEAD /v2/team/app/manifests/v1?ns=docker.io HTTP/1.1\r\nHost: x\r\nUser-Agent: probe\r\n\r\n"
             )
-            eventually(partial(_journaled, upstream, mode))
+            wait_until(partial(_journaled, upstream, mode))
     upstream.set_outage("refused")
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(_address(upstream), timeout=5)

@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 
 import httpx
 import pytest
-from upstream_checks import ACCEPT, oci_error, sha256
+from http_checks import ACCEPT, oci_error, sha256
 
 from fake_upstream import FakeUpstream, Image
 from oci_wire import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST

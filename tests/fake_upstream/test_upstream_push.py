@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from upstream_checks import oci_error, sha256
+from http_checks import oci_error, sha256
 
 from fake_upstream import FakeUpstream
 from oci_wire import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST

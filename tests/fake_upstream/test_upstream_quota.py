@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from upstream_checks import ACCEPT, eventually, oci_error
+from http_checks import ACCEPT, oci_error
 
 from fake_upstream import FakeUpstream, QuotaConfig
 from fake_upstream._quota import Quota
+from harness.poll import wait_until
 
 USERS = {"alice": "a", "bob": "b"}
 
@@ -60,7 +61,7 @@ def test_the_window_slides() -> None:
         assert http.get("/v2/team/app/manifests/v1").status_code == 200
         refused = http.get("/v2/team/app/manifests/v1")
         assert refused.status_code == 429 and refused.headers["ratelimit-limit"] == "1;w=0"
-        eventually(lambda: http.get("/v2/team/app/manifests/v1").status_code == 200 or None, timeout=5)
+        wait_until(lambda: http.get("/v2/team/app/manifests/v1").status_code == 200 or None, timeout=5)
 
 
 def test_reset_forgets_the_use() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import need_peer
-from upstream_checks import ACCEPT, sha256
+from http_checks import ACCEPT, sha256
 
 from fake_upstream import FakeUpstream, Image
 from fake_upstream._content import TarLayer

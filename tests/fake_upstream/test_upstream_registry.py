@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from upstream_checks import ACCEPT, get_raw_path, oci_error
+from http_checks import ACCEPT, oci_error, raw_request
 
 from fake_upstream import FakeUpstream, Image
 from oci_wire import parse_error_body
@@ -81,7 +81,7 @@ def test_bad_requests_get_a_clean_400(http: httpx.Client, method: str, path: str
 def test_dot_segments_that_no_client_normalised_are_invalid_names(
     registry: tuple[FakeUpstream, Image], path: str
 ) -> None:
-    status, headers, body = get_raw_path(registry[0].url, path)
+    status, headers, body = raw_request(registry[0].url, path)
     assert status == 400 and headers["content-type"] == "application/json"
     assert parse_error_body(body) is not None and parse_error_body(body)[0][0] == "NAME_INVALID"  # type: ignore[index]
 

@@ -7,7 +7,7 @@ import socket
 
 import httpx
 import pytest
-from upstream_checks import ACCEPT
+from http_checks import ACCEPT
 
 from fake_upstream import FakeUpstream, RegistryError
 

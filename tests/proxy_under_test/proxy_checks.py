@@ -6,7 +6,6 @@ test must then fail with an AssertionError: strict xfail), so every defect is pr
 
 from __future__ import annotations
 
-import hashlib
 import socket
 import subprocess
 import sys
@@ -17,16 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from http_checks import ACCEPT, sha256
 
 from fake_upstream import FakeUpstream, Image
-from oci_wire import MANIFEST_ACCEPT, parse_error_body
+from harness.poll import wait_until
 from proxy_under_test import DEFECTS, ProxyConfig, ReferenceProxy
 
-ACCEPT = {"Accept": MANIFEST_ACCEPT}
 TIMEOUT = 1.0  # the proxies' upstream timeout in these tests
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,32 +117,6 @@ def pull(client: httpx.Client, image: Image, *, platforms: int | None = None) ->
     return got
 
 
-def oci_error(response: httpx.Response, status: int, code: str | None = None) -> str:
-    """Assert a clean OCI error with this status (and code); returns the message."""
-    assert response.status_code == status, (response.status_code, response.text[:300])
-    assert response.headers["content-type"].startswith("application/json"), response.headers
-    errors = parse_error_body(response.content)
-    assert errors is not None, response.text[:300]
-    if code is not None:
-        assert errors[0][0] == code, errors
-    return errors[0][1]
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def wait_until(condition: Callable[[], T], *, timeout: float = 10.0, what: str = "the condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout} s for {what}")
-        time.sleep(0.01)
-
-
 @contextmanager
 def timed(limit: float) -> Iterator[None]:
     """Assert the block finishes within `limit` seconds (client timeouts become assertion failures)."""
@@ -154,34 +126,6 @@ def timed(limit: float) -> Iterator[None]:
     except httpx.TimeoutException:
         raise AssertionError(f"no answer within {limit} s") from None
     assert time.monotonic() - started < limit, f"took {time.monotonic() - started:.1f} s, limit {limit} s"
-
-
-def raw_http(url: str, request: bytes, timeout: float = 5.0) -> tuple[int, dict[str, str], bytes]:
-    """Send `request` exactly (no client normalises the path) and read one Content-Length framed answer."""
-    parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None
-    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
-        sock.sendall(request)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        head, _, body = data.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-        while len(body) < int(headers.get("content-length", "0")):
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-    return int(lines[0].split()[1]), headers, body
-
-
-def raw_get(url: str, path: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
-    host = urlsplit(url).netloc
-    return raw_http(url, f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
 
 
 class ProxyProcess:

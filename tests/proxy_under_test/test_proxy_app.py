@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from proxy_checks import ACCEPT, Rig, oci_error, rule_test
+from http_checks import ACCEPT, oci_error
+from proxy_checks import Rig, rule_test
 
 from oci_wire import ErrorCode, parse_error_body
 

@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
-from proxy_checks import Rig, pull, rule_test, wait_until
+from proxy_checks import Rig, pull, rule_test
 
+from harness.poll import wait_until
 from proxy_under_test._auth import Challenge, parse_challenge
 
 

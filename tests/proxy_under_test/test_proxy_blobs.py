@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from proxy_checks import ACCEPT, Rig, oci_error, pull, rule_test, sha256
+from http_checks import ACCEPT, oci_error, sha256
+from proxy_checks import Rig, pull, rule_test
 
 from fake_upstream import Match
 

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from proxy_checks import ProxyProcess, Rig, rule_test, sha256, wait_until
+from http_checks import sha256
+from proxy_checks import ProxyProcess, Rig, rule_test
 
 from fake_upstream import Match
+from harness.poll import wait_until
 from proxy_under_test import Cache, CacheLocked
 from proxy_under_test._cache import StoredManifest, UnsafePath
 

@@ -7,7 +7,8 @@ import logging
 from pathlib import Path
 
 import pytest
-from proxy_checks import ACCEPT, TIMEOUT, Rig, oci_error, rule_test, timed
+from http_checks import ACCEPT, oci_error
+from proxy_checks import TIMEOUT, Rig, rule_test, timed
 
 from fake_upstream import Match
 from proxy_under_test import ProxyConfig

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from proxy_checks import ACCEPT, Rig, oci_error, rule_test, sha256, wait_until
+from http_checks import ACCEPT, oci_error, sha256
+from proxy_checks import Rig, rule_test
 
 from fake_upstream import Match
+from harness.poll import wait_until
 from proxy_under_test._fetch import BlobFetch
 from proxy_under_test._spool import Spool
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from proxy_checks import ACCEPT, TIMEOUT, Rig, oci_error, pull, rule_test, sha256, timed
+from http_checks import ACCEPT, oci_error, sha256
+from proxy_checks import TIMEOUT, Rig, pull, rule_test, timed
 
 from fake_upstream import Image, Match
 from oci_wire import DOCKER_MANIFEST, OCI_MANIFEST

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from proxy_checks import Rig, sha256
+from http_checks import sha256
+from proxy_checks import Rig
 
 from proxy_under_test._rawget import get_blob
 from proxy_under_test._routes import Target

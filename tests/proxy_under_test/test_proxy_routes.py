@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from proxy_checks import ACCEPT, Rig, oci_error, pull, raw_get, rule_test
+from http_checks import ACCEPT, oci_error, raw_request
+from proxy_checks import Rig, pull, rule_test
 
 from oci_wire import parse_error_body
 
@@ -33,7 +34,7 @@ def test_bad_names_and_digests_get_a_clean_error(tmp_path: Path, defects: frozen
         proxy = rig.proxy(defects)
         rig.upstream.add_image("team/app", "v1")
         for method in ("GET", "HEAD"):
-            status, headers, body = raw_get(proxy.url, path, method)
+            status, headers, body = raw_request(proxy.url, path, method)
             assert status in (400, 404), (method, status, body[:200])
             assert headers["content-type"] == "application/json"
             if method == "GET":
