@@ -220,30 +220,24 @@ class _Stream(asyncio.Protocol):
         return chunk
 
     async def read_line(self, timeout: float) -> bytes:
-        line = b""
-        while b"\r\n" not in line:
-            chunk = await self.read(timeout)
-            if not chunk:
-                raise _Cut("in a chunk header")
-            line += chunk
-            if len(line) > _MAX_HEAD and b"\r\n" not in line:
-                raise ValueError("chunk header too long")
-        line, _, rest = line.partition(b"\r\n")
-        self._unread(rest)
-        return line
+        return await self._read_until(b"\r\n", timeout, "a chunk header")
 
     async def read_head(self, timeout: float) -> bytes:
-        head = b""
-        while b"\r\n\r\n" not in head:
+        return await self._read_until(b"\r\n\r\n", timeout, "the answer's headers")
+
+    async def _read_until(self, separator: bytes, timeout: float, what: str) -> bytes:
+        """Bytes up to `separator` (not included); what follows it stays unread."""
+        data = b""
+        while separator not in data:
             chunk = await self.read(timeout)
             if not chunk:
-                raise _Cut("before the answer's headers")
-            head += chunk
-            if len(head) > _MAX_HEAD and b"\r\n\r\n" not in head:
-                raise ValueError("answer headers too long")
-        head, _, rest = head.partition(b"\r\n\r\n")
+                raise _Cut(f"in {what}")
+            data += chunk
+            if len(data) > _MAX_HEAD and separator not in data:
+                raise ValueError(f"{what} too long")
+        data, _, rest = data.partition(separator)
         self._unread(rest)
-        return head
+        return data
 
     def _unread(self, data: bytes) -> None:
         if data:
