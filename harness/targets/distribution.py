@@ -13,12 +13,13 @@ import shutil
 import string
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from harness.peers import PeerMissing, require_peer
+from harness.poll import Timeout, wait_until
 from harness.targets._process import ServerProcess, free_port
 from harness.targets.base import Target, TargetError, TargetOptions, UpstreamInfo
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
 _BINARY = "docker-registry"
 _SETTLE_TIMEOUT = 10.0
-_POLL = 0.02
 _COMMIT_FAILED = "Error committing to storage"
 
 # JSON strings are YAML double-quoted scalars, so every value goes in through json.dumps.
@@ -119,16 +119,17 @@ class DistributionTarget(Target):
         log written since the previous settle is searched for one naming the digest.
         """
         server = self._running()
-        deadline = time.monotonic() + _SETTLE_TIMEOUT
         pending = list(digests)
-        while time.monotonic() < deadline:
-            pending = [digest for digest in pending if not self._committed(repository, digest)]
+
+        def settled() -> bool:
+            pending[:] = [digest for digest in pending if not self._committed(repository, digest)]
             if pending:
                 failed = [line for line in server.logs()[self._settled_log :].splitlines() if _COMMIT_FAILED in line]
-                pending = [digest for digest in pending if not any(digest in line for line in failed)]
-            if not pending:
-                break
-            time.sleep(_POLL)
+                pending[:] = [digest for digest in pending if not any(digest in line for line in failed)]
+            return not pending
+
+        with suppress(Timeout):  # what never settles is for the case to observe
+            wait_until(settled, timeout=_SETTLE_TIMEOUT, what="distribution's cache writes")
         self._settled_log = len(server.logs())
 
     def version(self) -> str | None:

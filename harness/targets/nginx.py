@@ -21,8 +21,8 @@ import socket
 import string
 import subprocess
 import tempfile
-import time
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -40,7 +40,6 @@ _BINARY = "nginx"
 DEFAULT_UPSTREAM_TIMEOUT = 2.0
 _SETTLE_TIMEOUT = 10.0
 _PORT_TIMEOUT = 5.0
-_POLL = 0.02
 _NGINX_TIME = re.compile(r"^\d+(ms|s|m|h|d|w|M|y)?$")
 
 
@@ -245,12 +244,12 @@ class NginxTarget(Target):
         which can be just after the client has the last byte. What it does not cache (a manifest pulled by tag)
         never gets either file, so there is nothing to wait for.
         """
-        deadline = time.monotonic() + _SETTLE_TIMEOUT
-        pending = list(digests)
-        while pending and time.monotonic() < deadline:
-            pending = [digest for digest in pending if self._writing(repository, digest)]
-            if pending:
-                time.sleep(_POLL)
+        with suppress(Timeout):  # what never settles is for the case to observe
+            wait_until(
+                lambda: not any(self._writing(repository, digest) for digest in digests),
+                timeout=_SETTLE_TIMEOUT,
+                what="nginx's cache writes",
+            )
 
     def version(self) -> str | None:
         try:
