@@ -4,15 +4,16 @@ with FakeUpstream(auth="token", users={"alice": "secret"}) as upstream:
     image = upstream.add_image("team/app", "v1", layers=[4096, 1 << 20], platforms=["linux/amd64"])
     upstream.add_fault("503", Match(kind="manifest", repository="team/app"), times=2)
     upstream.set_outage("refused")
-    upstream.journal()
+    upstream.journal(after=upstream.cursor())
 """
 
 import logging
 
-from fake_upstream._config import ConfigError, UpstreamConfig, load_config
-from fake_upstream._errors import RegistryError
+from fake_upstream._activity import Activity
+from fake_upstream._config import ConfigError, ImageSpec, UpstreamConfig, load_config, parse_config
+from fake_upstream._errors import ControlError, RegistryError
 from fake_upstream._faults import FAULT_NAMES, KINDS, Fault, FaultError, Match
-from fake_upstream._journal import JournalEntry
+from fake_upstream._journal import DEFAULT_JOURNAL_LIMIT, JournalEntry
 from fake_upstream._listener import OUTAGES, Outage
 from fake_upstream._model import Image, LayerInfo, PlatformInfo
 from fake_upstream._quota import QuotaConfig
@@ -22,14 +23,18 @@ from fake_upstream._server import FakeUpstream
 logging.getLogger("fake_upstream").addHandler(logging.NullHandler())
 
 __all__ = [
+    "DEFAULT_JOURNAL_LIMIT",
     "FAULT_NAMES",
     "KINDS",
     "OUTAGES",
+    "Activity",
     "ConfigError",
+    "ControlError",
     "FakeUpstream",
     "Fault",
     "FaultError",
     "Image",
+    "ImageSpec",
     "JournalEntry",
     "LayerInfo",
     "Match",
@@ -39,4 +44,5 @@ __all__ = [
     "RegistryError",
     "UpstreamConfig",
     "load_config",
+    "parse_config",
 ]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from fake_upstream._faults import Fault, FaultError
+from fake_upstream._journal import DEFAULT_JOURNAL_LIMIT
 from fake_upstream._listener import OUTAGES
 from fake_upstream._quota import QuotaConfig
 
@@ -66,6 +67,7 @@ class UpstreamConfig:
     quota: QuotaConfig | None = None
     strict_accept: bool = False
     seed: int = 0
+    journal_limit: int = DEFAULT_JOURNAL_LIMIT
     demo: bool = False
     images: tuple[ImageSpec, ...] = ()
     faults: tuple[Fault, ...] = ()
@@ -85,6 +87,7 @@ class UpstreamConfig:
             control_token=self.control_token,
             strict_accept=self.strict_accept,
             seed=self.seed,
+            journal_limit=self.journal_limit,
         )
 
     def populate(self, upstream: FakeUpstream) -> None:
@@ -149,6 +152,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "control_token": (str,),
     "strict_accept": (bool,),
     "seed": (int,),
+    "journal_limit": (int,),
     "demo": (bool,),
     "outage": (str,),
     "quota": (dict,),
@@ -165,6 +169,8 @@ def _check_types(values: dict[str, Any], source: str) -> None:
         if wrong_bool or not isinstance(value, expected):
             names = " or ".join(t.__name__ for t in expected)
             raise ConfigError(f"{source}: {key} must be {names}, not {type(value).__name__}")
+    if values.get("journal_limit", 1) < 1:
+        raise ConfigError(f"{source}: journal_limit must be at least 1 (entries kept)")
     for key in ("port", "control_port"):
         if key in values and not 0 <= values[key] <= 65535:
             raise ConfigError(f"{source}: {key} must be a port number (0 picks a free one)")

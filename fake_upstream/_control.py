@@ -2,41 +2,43 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import ipaddress
 import json
+import re
 import secrets
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from fake_upstream._errors import RegistryError
+from fake_upstream._errors import ControlError, RegistryError
 from fake_upstream._faults import Fault, FaultError
+from fake_upstream._journal import Journal, JournalEntry
 from fake_upstream._listener import OUTAGES
 
 if TYPE_CHECKING:
     from fake_upstream._server import FakeUpstream
 
 _MAX_JSON = 1 << 20
-
-
-class ControlError(Exception):
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
+# Journal entries serialised between two turns of the event loop the registry shares (a few ms' work).
+_JOURNAL_SLICE = 200
+_SEQ_RE = re.compile(r"^[0-9]{1,18}$")
 
 
 class ControlApp:
-    def __init__(self, upstream: FakeUpstream, token: str | None) -> None:
+    def __init__(self, upstream: FakeUpstream, token: str | None, journal: Journal) -> None:
         self.upstream = upstream
         self.token = token
+        self._journal = journal
         self.app = Starlette(
             routes=[
                 Route("/_control/", self.info, methods=["GET"]),
@@ -52,6 +54,8 @@ class ControlApp:
                 Route("/_control/faults/{fault_id}", self.delete_fault, methods=["DELETE"]),
                 Route("/_control/outage", self.outage, methods=["GET", "POST"]),
                 Route("/_control/journal", self.journal, methods=["GET", "DELETE"]),
+                Route("/_control/journal/cursor", self.cursor, methods=["GET"]),
+                Route("/_control/activity", self.activity, methods=["GET"]),
                 Route("/_control/quota", self.quota, methods=["GET"]),
                 Route("/_control/reset", self.reset, methods=["POST"]),
             ],
@@ -172,8 +176,10 @@ class ControlApp:
         return JSONResponse({"id": self.upstream.add_fault(fault)}, status_code=201)
 
     async def delete_fault(self, request: Request) -> Response:
-        if not self.upstream.clear_faults(request.path_params["fault_id"]):
-            raise ControlError("no such fault", 404)
+        try:
+            self.upstream.clear_faults(request.path_params["fault_id"])
+        except FaultError as error:
+            raise ControlError(str(error), 404) from None
         return Response(status_code=204)
 
     async def outage(self, request: Request) -> Response:
@@ -188,12 +194,27 @@ class ControlApp:
         if request.method == "DELETE":
             self.upstream.clear_journal()
             return Response(status_code=204)
-        raw_since = request.query_params.get("since")
+        raw_since, raw_after = request.query_params.get("since"), request.query_params.get("after")
         try:
             since = float(raw_since) if raw_since is not None else None
         except ValueError:
             raise ControlError("since must be a UNIX time in seconds") from None
-        return JSONResponse([entry.to_dict() for entry in self.upstream.journal(since)])
+        if raw_after is not None and _SEQ_RE.fullmatch(raw_after) is None:
+            raise ControlError("after must be a journal sequence number (an integer >= 0)")
+        after = int(raw_after) if raw_after is not None else None
+        repository = request.query_params.get("repository")
+        # The live entries, serialised a slice at a time: a long journal must not stall the registry's loop.
+        entries = self._journal.select(since, after=after, repository=repository)
+        return StreamingResponse(_journal_json(entries), media_type="application/json")
+
+    async def cursor(self, request: Request) -> Response:
+        return JSONResponse({"cursor": self.upstream.cursor()})
+
+    async def activity(self, request: Request) -> Response:
+        repository = request.query_params.get("repository")
+        if not repository:
+            raise ControlError("repository is required: GET /_control/activity?repository=NAME")
+        return JSONResponse(self.upstream.activity(repository).to_dict())
 
     async def quota(self, request: Request) -> Response:
         return JSONResponse(self.upstream.quota_usage())
@@ -203,13 +224,22 @@ class ControlApp:
         return Response(status_code=204)
 
 
+async def _journal_json(entries: Sequence[JournalEntry]) -> AsyncIterator[bytes]:
+    yield b"["
+    for start in range(0, len(entries), _JOURNAL_SLICE):
+        text = json.dumps([entry.to_dict() for entry in entries[start : start + _JOURNAL_SLICE]])[1:-1]
+        yield (("," if start else "") + text).encode()
+        await asyncio.sleep(0)
+    yield b"]"
+
+
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     return JSONResponse({"error": error.detail}, status_code=error.status_code, headers=error.headers)
 
 
 async def _control_error(request: Request, error: Exception) -> Response:
-    status = error.status if isinstance(error, ControlError) else 400
+    status = (error.status or 400) if isinstance(error, ControlError) else 400
     return JSONResponse({"error": str(error)}, status_code=status)
 
 

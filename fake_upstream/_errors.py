@@ -1,4 +1,4 @@
-"""The exception registry handlers raise; rendered as an OCI error body."""
+"""The exceptions of the registry (rendered as an OCI error body) and of its control API."""
 
 from __future__ import annotations
 
@@ -33,3 +33,13 @@ class RegistryError(Exception):
             headers["Content-Length"] = str(len(body))
             return Response(status_code=self.status, headers=headers, media_type="application/json")
         return Response(body, status_code=self.status, headers=headers, media_type="application/json")
+
+
+class ControlError(Exception):
+    """A control API request that failed: bad input (the server side), or an answer that is not a success
+    (RemoteUpstream's side). `status` is the HTTP status; None when the control API could not be reached."""
+
+    def __init__(self, message: str, status: int | None = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status

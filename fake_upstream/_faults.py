@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import itertools
 import random
 import threading
 from dataclasses import dataclass, field, replace
@@ -26,12 +25,15 @@ FaultName = Literal[
     "slow",
     "head-ok-get-fail",
     "no-length",
+    "wrong-length",
 ]
 Kind = Literal["manifest", "blob", "tags", "token", "ping", "catalog", "referrers", "upload", "any"]
 FAULT_NAMES: tuple[str, ...] = get_args(FaultName)
 KINDS: tuple[str, ...] = get_args(Kind)
 STATUS_FAULTS = frozenset({"404", "401", "403", "429", "500", "502", "503", "504"})
 BODY_FAULTS = frozenset({"truncate", "corrupt", "slow", "no-length"})
+# Faults that change the response head, and so act on HEAD as well as on GET.
+HEAD_FAULTS = frozenset({"wrong-length"})
 
 
 class FaultError(ValueError):
@@ -81,7 +83,9 @@ class Fault:
     `rate` is the bandwidth of `slow` in bytes per second; `status` overrides the answer of
     `token-fail` and of the failing GET of `head-ok-get-fail`. `plain` makes an error answer a
     plain-text body instead of the OCI JSON one (`429` then says `Too Many Requests (HAP429).`,
-    as Docker Hub's anti-abuse limit does).
+    as Docker Hub's anti-abuse limit does). `delta` is what `wrong-length` adds to the true
+    `Content-Length` of a 200 (non-zero; positive: the body ends short of it, the connection closes;
+    negative: the body is cut to the declared length and ends cleanly).
     """
 
     fault: FaultName
@@ -93,6 +97,7 @@ class Fault:
     rate: int | None = None
     status: int | None = None
     plain: bool = False
+    delta: int | None = None
 
     def __post_init__(self) -> None:
         if self.fault not in FAULT_NAMES:
@@ -109,12 +114,14 @@ class Fault:
             raise FaultError("status must be a 4xx or 5xx code")
         if not isinstance(self.plain, bool):
             raise FaultError("plain must be true or false")
+        if self.fault == "wrong-length" and not self.delta:
+            raise FaultError("wrong-length needs a non-zero delta: bytes added to the true Content-Length")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Fault:
         if not isinstance(data, dict):
             raise FaultError("a fault is a JSON object")
-        unknown = set(data) - {"fault", "match", "times", "fraction", "seed", "after_bytes", "rate", "status", "plain"}
+        unknown = set(data) - _FIELDS
         if unknown:
             raise FaultError(f"unknown fault fields: {', '.join(sorted(unknown))}")
         match = data.get("match") or {}
@@ -131,6 +138,7 @@ class Fault:
                 rate=_int(data, "rate"),
                 status=_int(data, "status"),
                 plain=data.get("plain", False),
+                delta=_int(data, "delta"),
             )
         except (TypeError, ValueError) as error:
             raise FaultError(str(error)) from None
@@ -140,6 +148,9 @@ class Fault:
         skip = ("match", "seed", "plain")
         fields = {k: v for k, v in vars(self).items() if k not in skip and v is not None}
         return {**fields, "match": match, "seed": self.seed, "plain": self.plain}
+
+
+_FIELDS = frozenset({"fault", "match", "times", "fraction", "seed", "after_bytes", "rate", "status", "plain", "delta"})
 
 
 @dataclass
@@ -156,26 +167,33 @@ class FaultTable:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._armed: list[_Armed] = []
-        self._ids = itertools.count(1)
+        self._issued = 0
 
     def arm(self, fault: Fault) -> str:
         with self._lock:
-            armed = _Armed(f"f{next(self._ids)}", fault, fault.times, random.Random(fault.seed))
+            self._issued += 1
+            armed = _Armed(f"f{self._issued}", fault, fault.times, random.Random(fault.seed))
             self._armed.append(armed)
             return armed.id
 
-    def disarm(self, fault_id: str | None = None) -> bool:
+    def disarm(self, fault_id: str | None = None) -> None:
+        """Disarm one fault (one already spent or cleared: nothing to do), or all of them."""
         with self._lock:
-            before = len(self._armed)
+            if fault_id is not None and not self._was_issued(fault_id):
+                raise FaultError(f"no such fault: {fault_id}")
             self._armed = [a for a in self._armed if fault_id is not None and a.id != fault_id]
-            return len(self._armed) < before
+
+    def _was_issued(self, fault_id: str) -> bool:
+        number = fault_id[1:]
+        well_formed = fault_id.startswith("f") and number.isascii() and number.isdigit() and len(number) <= 18
+        return well_formed and 1 <= int(number) <= self._issued
 
     def armed(self) -> list[tuple[str, Fault]]:
         with self._lock:
             return [(a.id, replace(a.fault, times=a.remaining)) for a in self._armed]
 
-    def fire(self, request: RequestInfo) -> Fault | None:
-        """The fault this request suffers, if any; spends one of its `times`."""
+    def fire(self, request: RequestInfo) -> tuple[str, Fault] | None:
+        """The fault this request suffers (with its id), if any; spends one of its `times`."""
         with self._lock:
             for armed in self._armed:
                 if not _applies(armed.fault, request) or not armed.fault.match.matches(request):
@@ -186,7 +204,7 @@ class FaultTable:
                     armed.remaining -= 1
                     if armed.remaining == 0:
                         self._armed.remove(armed)
-                return armed.fault
+                return armed.id, armed.fault
         return None
 
 
@@ -198,6 +216,8 @@ def _applies(fault: Fault, request: RequestInfo) -> bool:
         return request.method == "GET"
     if fault.fault in BODY_FAULTS:
         return request.method != "HEAD"
+    if fault.fault in HEAD_FAULTS:
+        return request.method in ("GET", "HEAD")
     return True
 
 

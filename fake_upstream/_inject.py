@@ -1,4 +1,4 @@
-"""How each fault acts on a request: an error answer, a broken connection, or a damaged body."""
+"""How each fault acts on a request: an error answer, a broken connection, or a damaged body or length."""
 
 from __future__ import annotations
 
@@ -81,16 +81,16 @@ def fault_response(fault: Fault, request: RequestInfo, challenge: str, *, head: 
 
 
 class BlackholeGate:
-    """Holds black-holed requests until released (fault cleared, reset, shutdown) or their client leaves."""
+    """Holds black-holed requests until released (their fault cleared, reset, shutdown) or their client leaves."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._waiting: set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
+        self._waiting: set[tuple[str, asyncio.AbstractEventLoop, asyncio.Future[None]]] = set()
 
-    async def hold(self, receive: Receive) -> None:
+    async def hold(self, receive: Receive, fault_id: str) -> None:
         loop = asyncio.get_running_loop()
         released: asyncio.Future[None] = loop.create_future()
-        entry = (loop, released)
+        entry = (fault_id, loop, released)
         with self._lock:
             self._waiting.add(entry)
         left = asyncio.ensure_future(wait_disconnect(receive))
@@ -101,9 +101,10 @@ class BlackholeGate:
             with self._lock:
                 self._waiting.discard(entry)
 
-    def release(self) -> None:
+    def release(self, fault_id: str | None = None) -> None:
+        """Let go of the requests one fault holds, or of all of them."""
         with self._lock:
-            waiting = list(self._waiting)
+            waiting = [(loop, future) for held, loop, future in self._waiting if fault_id in (None, held)]
         for loop, future in waiting:
             loop.call_soon_threadsafe(_settle, future)
 
@@ -118,8 +119,10 @@ async def wait_disconnect(receive: Receive) -> None:
         pass
 
 
-def damage_body(fault: Fault, send: Send, control: ConnectionControl, peer: tuple[str, int]) -> Send:
-    """A `send` that truncates, corrupts, slows the body, or drops its Content-Length, as the fault says."""
+def damage_body(fault: Fault, send: Send, control: ConnectionControl, peer: tuple[str, int], *, head: bool) -> Send:
+    """A `send` that truncates, corrupts or slows the body, or drops or falsifies its Content-Length."""
+    if fault.fault == "wrong-length":
+        return _wrong_length(fault.delta or 0, send, control, peer, head=head)
     state = {"length": 0, "sent": 0}
 
     async def damaged(message: Message) -> None:
@@ -152,6 +155,40 @@ def damage_body(fault: Fault, send: Send, control: ConnectionControl, peer: tupl
         await send({**message, "body": body})
 
     return damaged
+
+
+def _wrong_length(delta: int, send: Send, control: ConnectionControl, peer: tuple[str, int], *, head: bool) -> Send:
+    """A 200 that declares its length plus `delta`: all of the body and then a closed connection when that
+    is more, the body cut to the declared length and a clean end when it is less. Other answers pass."""
+    state = {"active": False, "budget": 0}
+
+    async def lying(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            if message["status"] == 200:
+                for index, (key, value) in enumerate(headers):
+                    if key.lower() == b"content-length":
+                        declared = max(0, int(value) + delta)
+                        headers[index] = (key, str(declared).encode())
+                        state.update(active=not head, budget=declared)
+            await send({**message, "headers": headers})
+            return
+        if not state["active"]:
+            await send(message)
+            return
+        body: bytes = message.get("body", b"")
+        more = message.get("more_body", False)
+        if delta < 0:
+            body = body[: state["budget"]]
+            state["budget"] -= len(body)
+            await send({**message, "body": body})
+            return
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+        if not more:
+            control.close(peer)
+            raise Cut
+
+    return lying
 
 
 async def _dribble(body: bytes, rate: int, send: Send) -> None:

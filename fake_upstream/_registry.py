@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qsl, unquote
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from fake_upstream import _pull, _push
 from fake_upstream._auth import Authenticator, Identity
 from fake_upstream._errors import RegistryError
-from fake_upstream._faults import BODY_FAULTS, STATUS_FAULTS, Fault, FaultTable, RequestInfo
+from fake_upstream._faults import BODY_FAULTS, HEAD_FAULTS, STATUS_FAULTS, Fault, FaultTable, RequestInfo
 from fake_upstream._inject import BlackholeGate, ConnectionControl, Cut, damage_body, fault_response, wait_disconnect
 from fake_upstream._journal import Journal, JournalEntry
 from fake_upstream._quota import Quota
 from fake_upstream._responses import json_response
-from fake_upstream._routes import classify
+from fake_upstream._routes import classify, scope_repository
 from fake_upstream._store import Store
 from oci_wire import ErrorCode
 
 _PUSH_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _MAX_TOKEN_FORM = 64 << 10
+_DAMAGING = BODY_FAULTS | HEAD_FAULTS
+# What a token POST's form holds: its fields, or the error reading it gave.
+_Form = dict[str, str] | RegistryError
 
 
 @dataclass
@@ -46,10 +49,16 @@ class RegistryApp:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
-        info = classify(scope["method"], scope["path"])
+        query = scope.get("query_string", b"").decode("latin-1")
+        info = classify(scope["method"], scope["path"], query)
+        form: _Form = {}
+        if info.kind == "token" and info.method == "POST":
+            # The form names the scope, and so the repository this token request is for: read it first.
+            form = await _token_form(request)
+            if isinstance(form, dict) and info.repository is None:
+                info = replace(info, repository=scope_repository([form.get("scope", "")]))
         peer = scope.get("client") or ("unknown", 0)
         identity = self.parts.auth.identify(request.headers.get("authorization"), peer[0])
-        query = scope.get("query_string", b"").decode("latin-1")
         entry = JournalEntry(
             time=time.time(),
             method=info.method,
@@ -67,8 +76,8 @@ class RegistryApp:
         )
         # A request the registry would challenge for credentials spends no fault: `times=1` means one request
         # that got past authentication, as a client that logs in expects.
-        fault = None if self._challenged(request, info) else self.parts.faults.fire(info)
-        entry.fault = fault.fault if fault else None
+        fired = None if self._challenged(request, info) else self.parts.faults.fire(info)
+        entry.fault = fired[1].fault if fired else None
         self.parts.journal.record(entry)
 
         async def recorded(message: Message) -> None:
@@ -80,26 +89,29 @@ class RegistryApp:
             await send(message)
 
         try:
-            await self._handle(request, info, identity, fault, peer, recorded)
+            await self._handle(request, info, identity, fired, peer, recorded, form)
         finally:
             entry.duration = time.time() - entry.time
+            self.parts.journal.finish(entry)
 
     async def _handle(
         self,
         request: Request,
         info: RequestInfo,
         identity: Identity,
-        fault: Fault | None,
+        fired: tuple[str, Fault] | None,
         peer: tuple[str, int],
         send: Send,
+        form: _Form,
     ) -> None:
         head = request.method == "HEAD"
+        fault_id, fault = fired if fired is not None else ("", None)
         if fault is not None and fault.fault == "reset":
             self.connections.reset(peer)
             await wait_disconnect(request.receive)
             return
         if fault is not None and fault.fault == "blackhole":
-            await self.parts.gate.hold(request.receive)
+            await self.parts.gate.hold(request.receive, fault_id)
             self.connections.close(peer)
             return
         if fault is not None and fault.fault in STATUS_FAULTS | {"token-fail", "head-ok-get-fail"}:
@@ -107,11 +119,11 @@ class RegistryApp:
             response: Response = fault_response(fault, info, challenge, head=head)
         else:
             try:
-                response = await self._dispatch(request, info, identity)
+                response = await self._dispatch(request, info, identity, form)
             except RegistryError as error:
                 response = error.response(head=head)
-        if fault is not None and fault.fault in BODY_FAULTS:
-            send = damage_body(fault, send, self.connections, peer)
+        if fault is not None and fault.fault in _DAMAGING:
+            send = damage_body(fault, send, self.connections, peer, head=head)
         try:
             await response(request.scope, request.receive, send)
         except Cut:
@@ -130,10 +142,10 @@ class RegistryApp:
         action = "push" if request.method in _PUSH_METHODS else "pull"
         self.parts.auth.authorize(request.headers.get("authorization"), info.repository, action, _realm(request))
 
-    async def _dispatch(self, request: Request, info: RequestInfo, identity: Identity) -> Response:
+    async def _dispatch(self, request: Request, info: RequestInfo, identity: Identity, form: _Form) -> Response:
         store, method = self.parts.store, request.method
         if info.kind == "token":
-            return await self._token(request, identity)
+            return self._token(request, identity, form)
         self._authorize(request, info)
         name, reference = info.repository or "", info.reference or ""
         route = (info.kind, method)
@@ -193,20 +205,28 @@ class RegistryApp:
             )
         return headers
 
-    async def _token(self, request: Request, identity: Identity) -> Response:
+    def _token(self, request: Request, identity: Identity, form: _Form) -> Response:
         if request.method not in ("GET", "POST"):
             raise RegistryError(ErrorCode.UNSUPPORTED, "the token endpoint takes GET or POST")
-        form: dict[str, str] = {}
-        if request.method == "POST":
-            # OAuth2 password grant (containerd): a urlencoded form, parsed here to need no extra package.
-            raw = await _read_limited(request, _MAX_TOKEN_FORM)
-            form = dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
+        if isinstance(form, RegistryError):
+            raise form
         scopes = request.query_params.getlist("scope") or str(form.get("scope", "")).split()
         user = self.parts.auth.token_user(request.headers.get("authorization"), form)
         names = {scope.split(":")[1] for scope in scopes if scope.count(":") >= 2}
         catalog = set(self.parts.store.catalog())
         issued = self.parts.auth.issue(user, scopes, {name: name in catalog for name in names}, identity.name)
         return json_response(issued)
+
+
+async def _token_form(request: Request) -> _Form:
+    """OAuth2 password grant (containerd): a urlencoded form, parsed here to need no extra package."""
+    try:
+        raw = await _read_limited(request, _MAX_TOKEN_FORM)
+    except RegistryError as error:
+        return error
+    except ClientDisconnect:
+        return RegistryError(ErrorCode.UNKNOWN, "the client left before sending its form")
+    return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -235,7 +255,7 @@ def record_outage(parts: RegistryParts, mode: str, data: bytes, peer: tuple[str,
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     path = unquote(raw_path)
-    info = classify(method, path)
+    info = classify(method, path, query)
     identity = parts.auth.identify(headers.get("authorization"), peer[0])
     entry = JournalEntry(
         time=time.time(),
@@ -253,4 +273,4 @@ def record_outage(parts: RegistryParts, mode: str, data: bytes, peer: tuple[str,
         user_agent=headers.get("user-agent"),
         outage=mode,
     )
-    parts.journal.record(entry)
+    parts.journal.record(entry, finished=True)

@@ -8,16 +8,17 @@ import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
+from fake_upstream._activity import Activity
 from fake_upstream._auth import Authenticator, AuthMode
 from fake_upstream._content import BytesContent, Content, synthetic_layer
 from fake_upstream._control import ControlApp
 from fake_upstream._faults import Fault, FaultTable, Match
 from fake_upstream._images import BuiltImage, ImageFormat, build_image
 from fake_upstream._inject import BlackholeGate
-from fake_upstream._journal import Journal, JournalEntry
-from fake_upstream._listener import GatedListener, Outage
+from fake_upstream._journal import DEFAULT_JOURNAL_LIMIT, Journal, JournalEntry
+from fake_upstream._listener import OUTAGES, GatedListener, Outage
 from fake_upstream._model import Image, LayerInfo, PlatformInfo
 from fake_upstream._quota import Quota, QuotaConfig
 from fake_upstream._registry import RegistryApp, RegistryParts, record_outage
@@ -48,6 +49,7 @@ class FakeUpstream:
         control_token: str | None = None,
         strict_accept: bool = False,
         seed: int = 0,
+        journal_limit: int = DEFAULT_JOURNAL_LIMIT,
     ) -> None:
         self.host = host
         self.seed = seed
@@ -55,7 +57,7 @@ class FakeUpstream:
         self._parts = RegistryParts(
             store=Store(),
             faults=FaultTable(),
-            journal=Journal(),
+            journal=Journal(journal_limit),
             auth=Authenticator(auth, users or {}, token_ttl),
             quota=Quota(quota),
             gate=BlackholeGate(),
@@ -70,7 +72,9 @@ class FakeUpstream:
             port,
             on_outage=lambda mode, data, peer: record_outage(self._parts, mode, data, peer),
         )
-        self._control = GatedListener(lambda _: ControlApp(self, control_token), host, control_port)
+        self._control = GatedListener(
+            lambda _: ControlApp(self, control_token, self._parts.journal), host, control_port
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Event | None = None
@@ -163,7 +167,7 @@ class FakeUpstream:
         tag: str | None = "latest",
         *,
         layers: Sequence[int] = (2048,),
-        media_type: ImageFormat = "oci",
+        media_type: str = "oci",
         platforms: Sequence[str] | None = None,
         gzip: bool = True,
         seed: int | None = None,
@@ -171,6 +175,7 @@ class FakeUpstream:
         """Make a synthetic image and tag it. Without `seed`, each call for the same tag makes a new image."""
         if media_type not in ("oci", "docker"):
             raise ValueError("media_type must be 'oci' or 'docker'")
+        image_format = cast(ImageFormat, media_type)
         if any(isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_LAYER for size in layers):
             raise ValueError(f"layer sizes must be integers from 0 to {MAX_LAYER} bytes")
         if seed is None:
@@ -179,7 +184,7 @@ class FakeUpstream:
                 self._generations[(repository, tag)] = generation + 1
             seed = _mix(self.seed, f"{repository}:{tag}:{generation}")
         built = build_image(
-            layers=layers, image_format=media_type, platforms=platforms, seed=seed, gzip=gzip, make_layer=self._layer
+            layers=layers, image_format=image_format, platforms=platforms, seed=seed, gzip=gzip, make_layer=self._layer
         )
         self._parts.store.add_image(repository, tag, built)
         return _describe(repository, tag, built)
@@ -221,11 +226,13 @@ class FakeUpstream:
             fault = Fault(fault, match or Match(), **options)  # type: ignore[arg-type]
         return self._parts.faults.arm(fault)
 
-    def clear_faults(self, fault_id: str | None = None) -> bool:
-        """Disarm one fault, or all; requests held by `blackhole` are let go."""
-        removed = self._parts.faults.disarm(fault_id)
-        self._parts.gate.release()
-        return removed
+    def clear_faults(self, fault_id: str | None = None) -> None:
+        """Disarm one fault, or all; the requests they hold (`blackhole`) are let go.
+
+        Clearing a fault that has spent its `times` does nothing more; an id never issued is a FaultError.
+        """
+        self._parts.faults.disarm(fault_id)
+        self._parts.gate.release(fault_id)
 
     def faults(self) -> list[tuple[str, Fault]]:
         return self._parts.faults.armed()
@@ -234,16 +241,28 @@ class FakeUpstream:
     def outage(self) -> Outage:
         return self._registry.mode
 
-    def set_outage(self, mode: Outage) -> None:
-        self._on_loop(self._registry.set_mode(mode))
+    def set_outage(self, mode: Outage | str) -> None:
+        """Switch the whole registry port: "refused", "reset", "blackhole", or "none"; ValueError for others."""
+        self._on_loop(self._registry.set_mode(_outage(mode)))
 
-    async def set_outage_async(self, mode: Outage) -> None:
-        await self._registry.set_mode(mode)
+    async def set_outage_async(self, mode: Outage | str) -> None:
+        await self._registry.set_mode(_outage(mode))
 
     # ---- journal, quota, reset ------------------------------------------------------------------
 
-    def journal(self, since: float | None = None) -> list[JournalEntry]:
-        return self._parts.journal.entries(since)
+    def journal(
+        self, since: float | None = None, *, after: int | None = None, repository: str | None = None
+    ) -> list[JournalEntry]:
+        """Requests in arrival order: from UNIX time `since`, after sequence number `after`, of `repository` only."""
+        return self._parts.journal.entries(since, after=after, repository=repository)
+
+    def cursor(self) -> int:
+        """The sequence number of the latest request (0: none yet); `journal(after=cursor)` is what came next."""
+        return self._parts.journal.cursor()
+
+    def activity(self, repository: str) -> Activity:
+        """When `repository` last saw a request, and how many of its requests are still running."""
+        return self._parts.journal.activity(repository)
 
     def clear_journal(self) -> None:
         self._parts.journal.clear()
@@ -313,6 +332,12 @@ def _describe(repository: str, tag: str | None, built: BuiltImage) -> Image:
     )
     top = built.top
     return Image(repository, tag, top.digest, top.media_type, len(top.body), platforms)
+
+
+def _outage(mode: str) -> Outage:
+    if mode not in OUTAGES:
+        raise ValueError(f"outage must be one of {', '.join(OUTAGES)}, not {mode!r}")
+    return mode  # type: ignore[return-value]
 
 
 def _mix(seed: int, salt: str) -> int:

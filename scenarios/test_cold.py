@@ -52,7 +52,8 @@ def test_not_found_upstream(case: Case, cell: Cell, missing: str) -> None:
 @pytest.mark.parametrize("cell", cells("tag-GET", "digest-GET", "layer-GET"))
 def test_rate_limited(case: Case, cell: Cell) -> None:
     image = case.image()
-    case.upstream.add_fault("429", Match(repository=image.repository))
+    # The registry's answer is rate-limited, not the token endpoint's (a token request has the repository too).
+    case.upstream.add_fault("429", Match(kind=cell.upstream_kind, repository=image.repository))
     case.mark()
     answer = case.request(image, cell.what, cell.method)
     observation = classify(answer, upstream=case.upstream_requests())

@@ -10,8 +10,7 @@ import signal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the registry loads only when this command runs, not with every subcommand
-    from fake_upstream import FakeUpstream
-    from fake_upstream._config import UpstreamConfig
+    from fake_upstream import FakeUpstream, UpstreamConfig
 
 
 def register(commands: Any) -> None:
@@ -35,7 +34,7 @@ def register(commands: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from fake_upstream._errors import RegistryError
+    from fake_upstream import RegistryError
     from harness.cli import UsageError
 
     config = _config(args)
@@ -60,8 +59,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _config(args: argparse.Namespace) -> UpstreamConfig:
-    from fake_upstream import load_config
-    from fake_upstream._config import ConfigError, parse_config
+    from fake_upstream import ConfigError, load_config, parse_config
     from harness.cli import UsageError
 
     users = None
@@ -92,7 +90,7 @@ async def _serve(upstream: FakeUpstream, config: UpstreamConfig) -> None:
     # `docker stop`, systemd and CI runners send SIGTERM: stop cleanly and exit 0, as for Ctrl-C.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, upstream.stop)
     if config.outage != "none":
-        await upstream.set_outage_async(config.outage)  # type: ignore[arg-type]
+        await upstream.set_outage_async(config.outage)
     # One stable line with the real ports (with --port 0 they are only known now): scripts parse it.
     console = Console(stderr=True, soft_wrap=True, highlight=False)
     console.print(f"fake upstream: registry {upstream.url} control {upstream.control_url}/_control/")

@@ -17,6 +17,7 @@ control_port = 0
 auth = "token"
 token_ttl = 120
 seed = 42
+journal_limit = 500
 quota = { limit = 100, window = 3600 }
 
 [users]
@@ -53,7 +54,7 @@ def test_a_full_config(tmp_path: Path) -> None:
     path.write_text(EXAMPLE)
     config = load_config(path)
     assert (config.port, config.control_port, config.auth, config.token_ttl, config.seed) == (0, 0, "token", 120, 42)
-    assert config.users == {"alice": "secret"}
+    assert config.users == {"alice": "secret"} and config.journal_limit == 500
     assert config.quota == QuotaConfig(limit=100, window=3600)
     assert [image.repository for image in config.images] == ["library/alpine", "team/app"]
     assert config.images[1].layers == (2048, 4096) and config.images[1].gzip is False
@@ -64,6 +65,7 @@ def test_a_full_config(tmp_path: Path) -> None:
     upstream = config.build()
     config.populate(upstream)
     with upstream, httpx.Client(base_url=upstream.url, auth=("alice", "secret")) as http:
+        assert upstream._parts.journal.limit == 500
         assert upstream.tags("library/alpine") == ["3.20", "latest"]
         assert upstream.tags("team/app") == ["v1"]
         assert [fault.fault for _, fault in upstream.faults()] == ["503", "slow"]
@@ -123,6 +125,9 @@ def test_demo_images() -> None:
         ("[[faults]]\nfault = 'flaky'", "unknown fault"),
         ("[[faults]]\nfault = '503'\nmatch = { kind = 'everything' }", "unknown kind"),
         ("port = ", "not valid TOML"),
+        ("journal_limit = 0", "journal_limit must be at least 1"),
+        ("journal_limit = 1.5", "journal_limit must be int"),
+        ("[[faults]]\nfault = 'wrong-length'", "non-zero delta"),
     ],
 )
 def test_bad_configs_name_the_problem(tmp_path: Path, text: str, message: str) -> None:

@@ -92,7 +92,9 @@ def test_faults(upstream: FakeUpstream, control: httpx.Client, http: httpx.Clien
     assert control.get("/faults").json()[0]["times"] == 1
     assert control.delete(f"/faults/{fault_id}").status_code == 204
     assert [fid for fid, _ in upstream.faults()] == [python_id]
-    assert control.delete(f"/faults/{fault_id}").status_code == 404
+    assert control.delete(f"/faults/{fault_id}").status_code == 204  # already cleared: nothing to do
+    assert control.delete("/faults/f99").status_code == 404  # never issued
+    assert control.delete("/faults/f" + "9" * 5000).status_code == 404
     assert control.delete("/faults").status_code == 204 and upstream.faults() == []
     minimal = control.post("/faults", json={"fault": "truncate", "match": {"kind": "blob"}, "after_bytes": 10})
     assert minimal.status_code == 201 and upstream.faults()[0][1] == Fault(
@@ -205,7 +207,7 @@ def _asgi_get(
 
 
 def test_without_a_token_only_loopback_clients_may_use_it(upstream: FakeUpstream) -> None:
-    app = ControlApp(upstream, token=None)
+    app = ControlApp(upstream, token=None, journal=upstream._parts.journal)
     for address in ("127.0.0.1", "127.8.9.10", "::1"):
         assert _asgi_get(app, "/_control/faults", (address, 40000)).status_code == 200
     for address in ("203.0.113.7", "10.0.0.2", "::ffff:203.0.113.7", "not-an-address"):
@@ -223,6 +225,6 @@ def test_with_a_token_every_client_must_send_it() -> None:
         good = {"Authorization": "Bearer s3cret"}
         assert control.get("/_control/", headers=good).status_code == 200
         assert httpx.get(f"{upstream.url}/v2/").status_code == 200  # the registry does not want it
-        app = ControlApp(upstream, token="s3cret")
+        app = ControlApp(upstream, token="s3cret", journal=upstream._parts.journal)
         assert _asgi_get(app, "/_control/faults", ("203.0.113.7", 1), good).status_code == 200
         assert _asgi_get(app, "/_control/faults", ("203.0.113.7", 1)).status_code == 401

@@ -16,7 +16,7 @@ MANIFEST = RequestInfo("GET", "manifest", "team/app", "v1")
 def test_the_vocabulary_is_rules_md() -> None:
     assert set(FAULT_NAMES) == {
         "404", "401", "403", "429", "500", "502", "503", "504", "token-fail", "reset", "blackhole", "truncate",
-        "corrupt", "slow", "head-ok-get-fail", "no-length",
+        "corrupt", "slow", "head-ok-get-fail", "no-length", "wrong-length",
     }  # fmt: skip
     assert {"manifest", "blob", "tags", "token", "ping", "any"} <= set(KINDS)
 
@@ -99,9 +99,9 @@ def test_the_first_armed_fault_that_matches_wins() -> None:
     table.arm(Fault("500"))
     table.arm(Fault("503"))
     fired = table.fire(MANIFEST)
-    assert fired is not None and fired.fault == "500"
+    assert fired is not None and fired[1].fault == "500" and fired[0] == "f2"
     blob = table.fire(RequestInfo("GET", "blob", "team/app", "sha256:" + "0" * 64))
-    assert blob is not None and blob.fault == "404"
+    assert blob is not None and blob == ("f1", Fault("404", Match(kind="blob")))
 
 
 def test_a_fraction_fails_a_seeded_share_and_only_of_matching_requests() -> None:
@@ -137,13 +137,17 @@ def test_a_fraction_with_times_stops_after_n_failures() -> None:
         ("corrupt", RequestInfo("HEAD", "manifest"), False),
         ("truncate", RequestInfo("GET", "blob"), True),
         ("503", RequestInfo("HEAD", "manifest"), True),
+        ("wrong-length", RequestInfo("HEAD", "blob"), True),
+        ("wrong-length", RequestInfo("GET", "manifest"), True),
+        ("wrong-length", RequestInfo("DELETE", "manifest"), False),
+        ("wrong-length", RequestInfo("PUT", "manifest"), False),
     ],
 )
 def test_faults_that_cannot_act_on_a_request_do_not_spend_themselves(
     fault: str, request_info: RequestInfo, applies: bool
 ) -> None:
     table = FaultTable()
-    options: dict[str, Any] = {"rate": 10} if fault == "slow" else {}
+    options: dict[str, Any] = {"slow": {"rate": 10}, "wrong-length": {"delta": 1}}.get(fault, {})
     table.arm(Fault(fault, times=1, **options))  # type: ignore[arg-type]
     assert (table.fire(request_info) is not None) is applies
     assert len(table.armed()) == (0 if applies else 1)
@@ -153,7 +157,12 @@ def test_disarm_one_or_all() -> None:
     table = FaultTable()
     first, second = table.arm(Fault("500")), table.arm(Fault("503"))
     assert first != second
-    assert table.disarm(first) and not table.disarm(first)
+    table.disarm(first)
+    table.disarm(first)  # cleared already (or spent): nothing more to do
     assert [fid for fid, _ in table.armed()] == [second]
     table.arm(Fault("504"))
-    assert table.disarm() and table.armed() == [] and not table.disarm()
+    table.disarm()
+    assert table.armed() == []
+    for never_issued in ("f4", "f0", "x1", "f", "f²", "f" + "9" * 5000):
+        with pytest.raises(FaultError, match="no such fault"):
+            table.disarm(never_issued)
