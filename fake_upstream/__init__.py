@@ -5,6 +5,9 @@ with FakeUpstream(auth="token", users={"alice": "secret"}) as upstream:
     upstream.add_fault("503", Match(kind="manifest", repository="team/app"), times=2)
     upstream.set_outage("refused")
     upstream.journal(after=upstream.cursor())
+
+`Upstream` is the protocol a harness drives; FakeUpstream (in this process) and RemoteUpstream
+(one running elsewhere, through its control API) both implement it.
 """
 
 import logging
@@ -16,7 +19,9 @@ from fake_upstream._faults import FAULT_NAMES, KINDS, Fault, FaultError, Match
 from fake_upstream._journal import DEFAULT_JOURNAL_LIMIT, JournalEntry
 from fake_upstream._listener import OUTAGES, Outage
 from fake_upstream._model import Image, LayerInfo, PlatformInfo
+from fake_upstream._protocol import Upstream
 from fake_upstream._quota import QuotaConfig
+from fake_upstream._remote import RemoteUpstream
 from fake_upstream._server import FakeUpstream
 
 # A library stays quiet unless its application configures logging.
@@ -42,6 +47,8 @@ __all__ = [
     "PlatformInfo",
     "QuotaConfig",
     "RegistryError",
+    "RemoteUpstream",
+    "Upstream",
     "UpstreamConfig",
     "load_config",
     "parse_config",

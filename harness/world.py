@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 import httpx
 from faker import Faker
 
-from fake_upstream import FakeUpstream
+from fake_upstream import ControlError, FakeUpstream, RemoteUpstream
 from harness.client import OciClient
 from harness.redact import Redactor
-from harness.remote_upstream import RemoteUpstream, RemoteUpstreamError
 from harness.targets import Target, TargetError, TargetOptions, UpstreamInfo, make_target
 
 # A proxy that never gives up on its upstream is called hung after this long.
@@ -67,7 +66,7 @@ class World:
             )
             try:
                 remote.check()
-            except RemoteUpstreamError as error:
+            except ControlError as error:
                 raise TargetError(str(error)) from None
             self.upstream = remote
         else:

@@ -109,8 +109,8 @@ def _check_external(args: argparse.Namespace) -> None:
     """Before any worker starts: the proxy and the fake upstream a user runs must answer."""
     import httpx
 
+    from fake_upstream import ControlError, RemoteUpstream
     from harness.cli import UsageError
-    from harness.remote_upstream import RemoteUpstream, RemoteUpstreamError
 
     if not args.proxy_url:
         raise UsageError("--target external needs --proxy-url (and --upstream-url/--upstream-control-url)")
@@ -122,7 +122,7 @@ def _check_external(args: argparse.Namespace) -> None:
     remote = RemoteUpstream(args.upstream_url, args.upstream_control_url, args.control_token, timeout=5)
     try:
         remote.check()
-    except RemoteUpstreamError as error:
+    except ControlError as error:
         raise UsageError(str(error)) from None
     finally:
         remote.close()
