@@ -9,7 +9,7 @@ import secrets
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -103,6 +103,17 @@ class Authenticator:
             "expires_in": int(self.token_ttl) if self.token_ttl >= 1 else self.token_ttl,
             "issued_at": datetime.fromtimestamp(issued, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         }
+
+    def expire(self, repository: str | None = None) -> int:
+        """Treat the live tokens (those whose scope names `repository`, when given) as expired from now on."""
+        now = time.time()
+        expired = 0
+        with self._lock:
+            for value, token in self._tokens.items():
+                if token.expires > now and (repository is None or repository in token.grants):
+                    self._tokens[value] = replace(token, expires=now)
+                    expired += 1
+        return expired
 
     def reset(self) -> None:
         with self._lock:

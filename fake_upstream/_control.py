@@ -57,6 +57,7 @@ class ControlApp:
                 Route("/_control/journal/cursor", self.cursor, methods=["GET"]),
                 Route("/_control/activity", self.activity, methods=["GET"]),
                 Route("/_control/quota", self.quota, methods=["GET"]),
+                Route("/_control/tokens/expire", self.expire_tokens, methods=["POST"]),
                 Route("/_control/reset", self.reset, methods=["POST"]),
             ],
             exception_handlers={
@@ -215,6 +216,12 @@ class ControlApp:
         if not repository:
             raise ControlError("repository is required: GET /_control/activity?repository=NAME")
         return JSONResponse(self.upstream.activity(repository).to_dict())
+
+    async def expire_tokens(self, request: Request) -> Response:
+        repository = (await _json(request, {"repository"})).get("repository")
+        if repository is not None and (not isinstance(repository, str) or not repository):
+            raise ControlError("repository must be a non-empty string or null")
+        return JSONResponse({"expired": self.upstream.expire_tokens(repository)})
 
     async def quota(self, request: Request) -> Response:
         return JSONResponse(self.upstream.quota_usage())

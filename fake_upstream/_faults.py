@@ -27,8 +27,10 @@ FaultName = Literal[
     "no-length",
     "wrong-length",
 ]
+TruncateHow = Literal["close", "reset", "stall"]
 Kind = Literal["manifest", "blob", "tags", "token", "ping", "catalog", "referrers", "upload", "any"]
 FAULT_NAMES: tuple[str, ...] = get_args(FaultName)
+TRUNCATE_HOWS: tuple[str, ...] = get_args(TruncateHow)
 KINDS: tuple[str, ...] = get_args(Kind)
 STATUS_FAULTS = frozenset({"404", "401", "403", "429", "500", "502", "503", "504"})
 BODY_FAULTS = frozenset({"truncate", "corrupt", "slow", "no-length"})
@@ -79,7 +81,9 @@ class RequestInfo:
 class Fault:
     """One fault. `times` limits it to the next N matching requests; `fraction` fails a seeded share of them.
 
-    `after_bytes` is where `truncate` cuts and `corrupt` flips a byte (default: the middle);
+    `after_bytes` is where `truncate` cuts and `corrupt` flips a byte (default: the middle), and
+    `how` is how `truncate` cuts: "close" (an orderly close), "reset" (an RST), or "stall" (silence,
+    the connection kept open until the client leaves or the fault is cleared);
     `rate` is the bandwidth of `slow` in bytes per second; `status` overrides the answer of
     `token-fail` and of the failing GET of `head-ok-get-fail`. `plain` makes an error answer a
     plain-text body instead of the OCI JSON one (`429` then says `Too Many Requests (HAP429).`,
@@ -98,6 +102,7 @@ class Fault:
     status: int | None = None
     plain: bool = False
     delta: int | None = None
+    how: TruncateHow = "close"
 
     def __post_init__(self) -> None:
         if self.fault not in FAULT_NAMES:
@@ -114,6 +119,10 @@ class Fault:
             raise FaultError("status must be a 4xx or 5xx code")
         if not isinstance(self.plain, bool):
             raise FaultError("plain must be true or false")
+        if self.how not in TRUNCATE_HOWS:
+            raise FaultError(f"how must be one of {', '.join(TRUNCATE_HOWS)}")
+        if self.how != "close" and self.fault != "truncate":
+            raise FaultError("how applies to truncate only")
         if self.fault == "wrong-length" and not self.delta:
             raise FaultError("wrong-length needs a non-zero delta: bytes added to the true Content-Length")
 
@@ -139,18 +148,21 @@ class Fault:
                 status=_int(data, "status"),
                 plain=data.get("plain", False),
                 delta=_int(data, "delta"),
+                how=data.get("how", "close"),
             )
         except (TypeError, ValueError) as error:
             raise FaultError(str(error)) from None
 
     def to_dict(self) -> dict[str, Any]:
         match = {k: v for k, v in vars(self.match).items() if v is not None}
-        skip = ("match", "seed", "plain")
+        skip = ("match", "seed", "plain") + (() if self.fault == "truncate" else ("how",))
         fields = {k: v for k, v in vars(self).items() if k not in skip and v is not None}
         return {**fields, "match": match, "seed": self.seed, "plain": self.plain}
 
 
-_FIELDS = frozenset({"fault", "match", "times", "fraction", "seed", "after_bytes", "rate", "status", "plain", "delta"})
+_FIELDS = frozenset(
+    {"fault", "match", "times", "fraction", "seed", "after_bytes", "rate", "status", "plain", "delta", "how"}
+)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Protocol
 
@@ -44,6 +45,8 @@ class ConnectionControl(Protocol):
     def reset(self, peer: tuple[str, int]) -> None: ...
 
     def close(self, peer: tuple[str, int]) -> None: ...
+
+    async def flush(self, peer: tuple[str, int], timeout: float = 1.0) -> None: ...
 
 
 class Cut(Exception):
@@ -119,8 +122,19 @@ async def wait_disconnect(receive: Receive) -> None:
         pass
 
 
-def damage_body(fault: Fault, send: Send, control: ConnectionControl, peer: tuple[str, int], *, head: bool) -> Send:
-    """A `send` that truncates, corrupts or slows the body, or drops or falsifies its Content-Length."""
+def damage_body(
+    fault: Fault,
+    send: Send,
+    control: ConnectionControl,
+    peer: tuple[str, int],
+    *,
+    head: bool,
+    hold: Callable[[], Awaitable[None]],
+) -> Send:
+    """A `send` that truncates, corrupts or slows the body, or drops or falsifies its Content-Length.
+
+    `hold` waits until a stalled request is let go (its fault cleared, or its client gone).
+    """
     if fault.fault == "wrong-length":
         return _wrong_length(fault.delta or 0, send, control, peer, head=head)
     state = {"length": 0, "sent": 0}
@@ -143,7 +157,7 @@ def damage_body(fault: Fault, send: Send, control: ConnectionControl, peer: tupl
         if fault.fault == "truncate" and state["sent"] > target:
             if target > offset:
                 await send({"type": "http.response.body", "body": body[: target - offset], "more_body": True})
-            control.close(peer)
+            await _cut(fault.how, control, peer, hold)
             raise Cut
         if fault.fault == "corrupt" and offset <= target < offset + len(body):
             flipped = bytearray(body)
@@ -155,6 +169,18 @@ def damage_body(fault: Fault, send: Send, control: ConnectionControl, peer: tupl
         await send({**message, "body": body})
 
     return damaged
+
+
+async def _cut(
+    how: str, control: ConnectionControl, peer: tuple[str, int], hold: Callable[[], Awaitable[None]]
+) -> None:
+    if how == "reset":
+        await control.flush(peer)
+        control.reset(peer)
+        return
+    if how == "stall":
+        await hold()
+    control.close(peer)
 
 
 def _wrong_length(delta: int, send: Send, control: ConnectionControl, peer: tuple[str, int], *, head: bool) -> Send:

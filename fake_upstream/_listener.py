@@ -9,9 +9,11 @@ directly, so serving costs nothing extra.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import socket
 import struct
+import termios
 from collections.abc import Callable
 from typing import Literal, cast, get_args
 
@@ -113,6 +115,19 @@ class GatedListener:
         if transport is not None:
             transport.close()
 
+    async def flush(self, peer: tuple[str, int], timeout: float = 1.0) -> None:
+        """Wait, up to `timeout`, until what was written to the connection has reached the client (an RST
+        would discard bytes still queued: a reset mid-body must come after the bytes before it)."""
+        transport = self._connections.get(tuple(peer))  # type: ignore[arg-type]
+        if transport is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (transport.get_write_buffer_size() or _queued(transport)) and not transport.is_closing():
+            if loop.time() >= deadline:
+                return
+            await asyncio.sleep(0.002)
+
     def _close_server(self) -> None:
         if self._server is not None:
             self._server.close()
@@ -203,6 +218,15 @@ class _Blackhole(_FirstBytes):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._held.discard(self._transport)
+
+
+def _queued(transport: asyncio.BaseTransport) -> int:
+    """Bytes in the kernel's send queue not yet acknowledged by the peer."""
+    sock = transport.get_extra_info("socket")
+    if sock is None:
+        return 0
+    answer = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    return int(struct.unpack("i", answer)[0])
 
 
 def _reset(transport: asyncio.BaseTransport) -> None:

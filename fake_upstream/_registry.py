@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from urllib.parse import parse_qsl, unquote
 
 from starlette.requests import ClientDisconnect, Request
@@ -123,7 +124,8 @@ class RegistryApp:
             except RegistryError as error:
                 response = error.response(head=head)
         if fault is not None and fault.fault in _DAMAGING:
-            send = damage_body(fault, send, self.connections, peer, head=head)
+            hold = partial(self.parts.gate.hold, request.receive, fault_id)
+            send = damage_body(fault, send, self.connections, peer, head=head, hold=hold)
         try:
             await response(request.scope, request.receive, send)
         except Cut:

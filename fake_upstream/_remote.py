@@ -128,6 +128,9 @@ class RemoteUpstream:
     def clear_journal(self) -> None:
         self._call("DELETE", "/journal")
 
+    def expire_tokens(self, repository: str | None = None) -> int:
+        return int(self._call("POST", "/tokens/expire", {"repository": repository})["expired"])
+
     def quota_usage(self) -> dict[str, int]:
         return dict(self._call("GET", "/quota"))
 

@@ -267,6 +267,11 @@ class FakeUpstream:
     def clear_journal(self) -> None:
         self._parts.journal.clear()
 
+    def expire_tokens(self, repository: str | None = None) -> int:
+        """Every token issued so far (whose scope names `repository`, when given) is expired from now on:
+        requests bearing one get 401 with the usual challenge. Returns how many were still live."""
+        return self._parts.auth.expire(repository)
+
     def quota_usage(self) -> dict[str, int]:
         return self._parts.quota.usage()
 
