@@ -8,6 +8,7 @@ from proxy_under_test._cache import Cache, CacheLocked
 from proxy_under_test._config import NOT_FOUND_POLICIES, NotFoundPolicy, ProxyConfig
 from proxy_under_test._defects import DEFECTS, Defect
 from proxy_under_test._server import ReferenceProxy
+from proxy_under_test._variants import VARIANTS, Variant
 
 __all__ = [
     "DEFECTS",
@@ -18,4 +19,6 @@ __all__ = [
     "NotFoundPolicy",
     "ProxyConfig",
     "ReferenceProxy",
+    "VARIANTS",
+    "Variant",
 ]

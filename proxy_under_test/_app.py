@@ -13,6 +13,7 @@ from proxy_under_test._blobs import Blobs
 from proxy_under_test._bodies import Connection
 from proxy_under_test._cache import UnsafePath
 from proxy_under_test._context import Context, log
+from proxy_under_test._defects import Defect
 from proxy_under_test._errors import API_VERSION, ProxyError
 from proxy_under_test._fetch import Fetches
 from proxy_under_test._listener import Listener
@@ -46,7 +47,7 @@ class ProxyApp:
         try:
             response = await self._dispatch(Request(scope, receive), classify(scope["path"]), head)
         except ProxyError as error:
-            response = error.response(head=head, plain=self.context.defect("plain-errors"))
+            response = error.response(head=head, plain=self.context.config.has(Defect.PLAIN_ERRORS))
         except UnsafePath as error:  # validation was skipped (`no-path-check`); the cache refused the path
             log.error("refused an unsafe path: %s", error)
             response = ProxyError(ErrorCode.UNKNOWN, "internal error").response(head=head)
@@ -60,7 +61,7 @@ class ProxyApp:
     async def _dispatch(self, request: Request, route: Route, head: bool) -> ASGIApp:
         context, method = self.context, request.method
         if method not in _READ:
-            if context.defect("allow-push") and route.kind in _PUSH_KINDS and route.name:
+            if context.config.has(Defect.ALLOW_PUSH) and route.kind in _PUSH_KINDS and route.name:
                 return await self._forward(request, route)
             raise ProxyError(
                 ErrorCode.UNSUPPORTED,

@@ -93,7 +93,9 @@ class FileBody:
 
 
 class FetchBody:
-    """A cold blob as its fetch receives it; the last byte goes out only once the digest has verified."""
+    """A cold blob as its fetch receives it. The last byte goes out only once the digest has verified
+    (`hold_last`), and a body that cannot end whole and verified ends visibly cut (or, with the
+    `stall-after-headers` defect, silent until the client leaves)."""
 
     def __init__(
         self,
@@ -103,6 +105,9 @@ class FetchBody:
         headers: Headers,
         length: int | None,
         connection: Connection,
+        *,
+        hold_last: bool = True,
+        stall: bool = False,
     ) -> None:
         self.context = context
         self.fetch = fetch
@@ -110,38 +115,47 @@ class FetchBody:
         self.headers = headers
         self.length = length  # what our Content-Length said, if anything
         self.connection = connection
+        self.hold_last = hold_last  # False: the `forward-upstream-length` defect streams straight through
+        self.stall = stall
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        fetch = self.fetch
+        fetch, length = self.fetch, self.length
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.headers})
             offset = 0
             while True:
                 changed = fetch.changed
-                if fetch.state == "failed":
-                    self.connection.abort()
-                    await _wait_disconnect(receive)
-                    return
+                failed = fetch.state == "failed"
+                if failed and self.hold_last:
+                    return await self._cut(receive)
                 done = fetch.complete
                 received = fetch.received
-                limit = received if done else received - 1
+                limit = received if done or not self.hold_last else received - 1
+                if length is not None:
+                    limit = min(limit, length)
                 if offset < limit:
                     data = await self._read(offset, limit)
                     offset += len(data)
                     await send({"type": "http.response.body", "body": data, "more_body": True})
                     if self.connection.is_closing():
                         return
-                elif done and self.length is not None and offset < self.length:
-                    self.connection.abort()  # a cut body taken as complete (`cache-truncated`) cannot end well
-                    await _wait_disconnect(receive)
-                    return
-                elif done:
+                elif done and offset == received and length in (None, offset):
                     await send({"type": "http.response.body", "body": b"", "more_body": False})
                     return
+                elif failed and offset == length:  # the upstream's framing ended: so does ours, right or not
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    return
+                elif done or failed:  # more or fewer bytes than declared (a cut body taken as complete)
+                    return await self._cut(receive)
                 else:
                     await changed.wait()
         finally:
             os.close(self.fd)
+
+    async def _cut(self, receive: Receive) -> None:
+        if not self.stall:
+            self.connection.abort()
+        await _wait_disconnect(receive)
 
     async def _read(self, offset: int, limit: int) -> bytes:
         spool = self.fetch.spool

@@ -29,6 +29,7 @@ _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$")
 _HEX = re.compile(r"^[a-f0-9]{64}$|^[a-f0-9]{128}$")
 _ALGORITHMS = ("sha256", "sha512")
 _MEMO_LIMIT = 4096
+_SIZES_LIMIT = 16384  # blob sizes remembered from manifests (about 2 MiB)
 
 
 class UnsafePath(ValueError):
@@ -53,6 +54,7 @@ class Cache:
         self.temp_dir = root / "tmp"
         self._lock_fd: int | None = None
         self._manifests: dict[tuple[str, str], StoredManifest] = {}
+        self._sizes: dict[str, int] = {}  # blob digest -> size, as verified manifests declare them
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -105,6 +107,11 @@ class Cache:
 
     def discard(self, temp: Path) -> None:
         temp.unlink(missing_ok=True)
+
+    def declared_size(self, digest: str) -> int | None:
+        """The blob's size as a manifest cached here declares it (a verified manifest: a size to trust,
+        where an upstream's Content-Length is only a claim); None if no manifest seen lately names it."""
+        return self._sizes.get(digest)
 
     # ---- links ----------------------------------------------------------------------------------
 
@@ -233,6 +240,10 @@ class Cache:
         if len(self._manifests) >= _MEMO_LIMIT:
             self._manifests.pop(next(iter(self._manifests)))
         self._manifests[key] = manifest
+        for digest, size in _descriptors(manifest.body):
+            if len(self._sizes) >= _SIZES_LIMIT:
+                self._sizes.pop(next(iter(self._sizes)))
+            self._sizes[digest] = size
 
 
 def _split_digest(digest: str) -> tuple[str, str]:
@@ -240,3 +251,22 @@ def _split_digest(digest: str) -> tuple[str, str]:
     if algorithm not in _ALGORITHMS or not _HEX.match(hex_part):
         raise UnsafePath(f"unsafe digest {digest[:100]!r}")
     return algorithm, hex_part
+
+
+def _descriptors(body: bytes) -> list[tuple[str, int]]:
+    """(digest, size) of an image manifest's config and layers; nothing for an index or a bad body."""
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    if not isinstance(document, dict):
+        return []
+    layers = document.get("layers")
+    entries = [document.get("config"), *(layers if isinstance(layers, list) else [])]
+    found = []
+    for entry in entries:
+        if isinstance(entry, dict):
+            digest, size = entry.get("digest"), entry.get("size")
+            if isinstance(digest, str) and type(size) is int and size >= 0:
+                found.append((digest, size))
+    return found

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 from urllib.parse import urlsplit
 
 from oci_wire import valid_repository
-from proxy_under_test._defects import DEFECTS
+from proxy_under_test._defects import Defect, parse_defects
+from proxy_under_test._variants import Variant, parse_variants
 
 NotFoundPolicy = Literal["serve-cached", "not-found", "not-found-and-evict"]
 NOT_FOUND_POLICIES: tuple[str, ...] = get_args(NotFoundPolicy)
@@ -28,11 +29,15 @@ class ProxyConfig:
     upstream_password: str | None = field(default=None, repr=False)
     upstream_timeout: float = 5.0
     on_upstream_not_found: NotFoundPolicy = "serve-cached"
-    defects: frozenset[str] = frozenset()
+    defects: Collection[str] = frozenset()  # names or members; a frozenset[Defect] once constructed
+    variants: Collection[str] = frozenset()  # names or members; a frozenset[Variant] once constructed
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cache_dir", Path(self.cache_dir))
-        object.__setattr__(self, "defects", frozenset(self.defects))
+        if isinstance(self.defects, str) or isinstance(self.variants, str):
+            raise TypeError("defects and variants are collections of names, not one string")
+        object.__setattr__(self, "defects", parse_defects(self.defects))
+        object.__setattr__(self, "variants", parse_variants(self.variants))
         object.__setattr__(self, "projects", dict(self.projects))
         if self.upstream is None and not self.projects:
             raise ValueError("give an upstream URL or at least one project")
@@ -46,20 +51,21 @@ class ProxyConfig:
             raise ValueError("upstream_timeout must be a positive number of seconds")
         if self.on_upstream_not_found not in NOT_FOUND_POLICIES:
             raise ValueError(f"on_upstream_not_found must be one of {', '.join(NOT_FOUND_POLICIES)}")
-        unknown = sorted(self.defects - set(DEFECTS))
-        if unknown:
-            raise ValueError(f"unknown defect(s) {', '.join(unknown)}; known: {', '.join(DEFECTS)}")
         if (self.upstream_user is None) != (self.upstream_password is None):
             raise ValueError("give both upstream_user and upstream_password, or neither")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be between 0 and 65535")
 
+    def has(self, behaviour: Defect | Variant) -> bool:
+        """Whether a deliberate defect or a benign variant is on."""
+        return behaviour in (self.defects if isinstance(behaviour, Defect) else self.variants)
+
     @property
     def not_found_policy(self) -> NotFoundPolicy:
         """What to do when the upstream says a cached tag is gone (the defects override the option)."""
-        if "delete-on-404" in self.defects:
+        if self.has(Defect.DELETE_ON_404):
             return "not-found-and-evict"
-        if "no-stale-on-404" in self.defects:
+        if self.has(Defect.NO_STALE_ON_404):
             return "not-found"
         return self.on_upstream_not_found
 

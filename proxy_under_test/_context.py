@@ -11,7 +11,6 @@ from typing import TypeVar
 
 from proxy_under_test._cache import Cache
 from proxy_under_test._config import ProxyConfig
-from proxy_under_test._defects import DEFECTS
 from proxy_under_test._failures import Failures
 from proxy_under_test._routes import Router
 from proxy_under_test._upstream import Upstream
@@ -30,10 +29,6 @@ class Context:
     executor: ThreadPoolExecutor  # file work: reads, fsync, small writes
     hashing: ThreadPoolExecutor  # one thread: cold blobs' sha256, batch after batch
     writing: ThreadPoolExecutor  # one thread: cold blobs' bytes into their temp files, in order
-
-    def defect(self, name: str) -> bool:
-        assert name in DEFECTS, name
-        return name in self.config.defects
 
     async def blocking(self, function: Callable[..., T], *args: object) -> T:
         """Run file work (fsync, big reads and writes, hashing) off the event loop."""

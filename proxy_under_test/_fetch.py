@@ -15,11 +15,14 @@ import os
 from typing import Literal
 
 from proxy_under_test._context import Context, log
+from proxy_under_test._defects import Defect
 from proxy_under_test._rawget import get_blob
 from proxy_under_test._routes import Target
 from proxy_under_test._spool import Spool
-from proxy_under_test._upstream import UpstreamFailure, status_failure
+from proxy_under_test._upstream import UpstreamFailure, address, status_failure
+from proxy_under_test._variants import Variant
 
+LARGE = 16 << 10  # the `no-cache-large-blobs` defect caches nothing bigger
 State = Literal["connecting", "streaming", "verified", "done", "failed"]
 
 
@@ -57,21 +60,25 @@ class BlobFetch:
         """Wait for the upstream's answer; raises its failure if the fetch failed."""
         while self.state == "connecting":
             await self._changed.wait()
-        if self.state == "failed":
-            assert self.failure is not None
-            raise self.failure
+        self._raise_failure()
+
+    async def finished(self) -> None:
+        """Wait until every byte has arrived and verified; raises the failure if the fetch failed."""
+        while not self.complete and self.state != "failed":
+            await self._changed.wait()
+        self._raise_failure()
 
     async def run(self) -> None:
         context, cache = self.context, self.context.cache
         try:
             if not cache.atomic and self.store:  # `no-atomic-write` records the blob before it has it
                 await context.blocking(cache.link_blob, self.target.name, self.digest)
-            await self._download()
-            if self.context.defect("fetch-twice"):
+            await self._download_verified()
+            if self.context.config.has(Defect.FETCH_TWICE):
                 await self._fetch_again()
             self.state = "verified"  # readers send the last byte now; the cache's fsync need not hold them
             self._notify()
-            if self.store:
+            if self.store and not (self.context.config.has(Defect.NO_CACHE_LARGE_BLOBS) and self.received > LARGE):
                 try:
                     await context.blocking(self._commit)
                 except OSError as error:
@@ -102,6 +109,22 @@ class BlobFetch:
     def received(self) -> int:
         return self.spool.received if self.spool is not None else 0
 
+    def _raise_failure(self) -> None:
+        if self.state == "failed":
+            assert self.failure is not None
+            raise self.failure
+
+    async def _download_verified(self) -> None:
+        """Download; with `refetch-on-corrupt`, once more when the bytes fail their digest."""
+        try:
+            await self._download()
+        except UpstreamFailure as failure:
+            if failure.kind != "corrupt" or not self.context.config.has(Variant.REFETCH_ON_CORRUPT):
+                raise
+            log.warning("%s failed verification; fetching it once more", self.digest)
+            os.ftruncate(self.fd, 0)
+            await self._download()
+
     async def _download(self) -> None:
         upstream = self.context.upstream
         response = await upstream.bounded(get_blob(upstream, self.target, self.digest))
@@ -125,13 +148,16 @@ class BlobFetch:
                 await spool.close()
         finally:
             response.close()
-        if cut is not None and not self.context.defect("cache-truncated"):
-            raise cut
-        if cut is not None or self.context.defect("no-digest-verify"):
+        has = self.context.config.has
+        if cut is not None and has(Defect.CACHE_TRUNCATED):
             return
-        if f"{hasher.name}:{hasher.hexdigest()}" != self.digest:
+        if f"{hasher.name}:{hasher.hexdigest()}" == self.digest:
+            return  # whatever the framing claimed (a lying Content-Length), these are the blob's bytes
+        if cut is not None:
+            raise cut
+        if not has(Defect.NO_DIGEST_VERIFY):
             message = f"upstream {self.target.upstream} sent bytes that do not match {self.digest}"
-            raise UpstreamFailure("corrupt", message)
+            raise UpstreamFailure("corrupt", message, source=address(self.target))
 
     def _commit(self) -> None:
         os.fsync(self.fd)
@@ -182,15 +208,15 @@ class Fetches:
                 return fetch
         return None
 
-    def start(self, target: Target, digest: str, *, store: bool = True) -> tuple[BlobFetch, int]:
-        """Join the fetch in flight, or start one; returns it and a descriptor of its file to read."""
-        if not self.context.defect("no-coalesce"):
+    def start(self, target: Target, digest: str, *, store: bool = True, join: bool = True) -> tuple[BlobFetch, int]:
+        """Join the fetch in flight (unless not `join`), or start one; returns it and a descriptor of its file."""
+        if join and not self.context.config.has(Defect.NO_COALESCE):
             found = self.find(target, digest)
             if found is not None:
                 return found
         fetch = BlobFetch(self.context, target, digest, store=store)
         key = (target.name, digest)
-        if not self.context.defect("no-coalesce"):
+        if not self.context.config.has(Defect.NO_COALESCE):
             self._inflight[key] = fetch
         task = asyncio.create_task(self._run(key, fetch))
         self._running[task] = fetch

@@ -15,9 +15,11 @@ from starlette.responses import Response
 from oci_wire import INDEX_MEDIA_TYPES, ErrorCode, accepts, is_digest_reference
 from proxy_under_test._cache import StoredManifest
 from proxy_under_test._context import Context, log
+from proxy_under_test._defects import Defect
 from proxy_under_test._errors import API_VERSION, ProxyError
 from proxy_under_test._routes import Target
 from proxy_under_test._upstream import FetchedManifest, UpstreamFailure
+from proxy_under_test._variants import Variant
 
 
 class Manifests:
@@ -42,10 +44,10 @@ class Manifests:
                 raise context.failures.cold_error(failure, "manifest") from None
             await self._store(target, fetched, tag)
             return self._fresh(fetched, accept, head)
-        if context.defect("ignore-upstream-update"):
+        if context.config.has(Defect.IGNORE_UPSTREAM_UPDATE):
             return self._cached(target, cached, accept, head)
         try:
-            if context.defect("get-for-freshness"):
+            if context.config.has(Defect.GET_FOR_FRESHNESS):
                 fetched = await context.upstream.get_manifest(target, tag)
                 if fetched.digest == cached.digest:
                     return self._cached(target, cached, accept, head)
@@ -70,7 +72,7 @@ class Manifests:
     ) -> Response:
         """The upstream's tag moved: fetch, verify and store the new manifest, only then re-point the tag."""
         context = self.context
-        poisoned = context.defect("tag-poisoning") and digest is not None
+        poisoned = context.config.has(Defect.TAG_POISONING) and digest is not None
         if poisoned:
             assert digest is not None
             await context.blocking(context.cache.set_tag, target.name, tag, digest, media_type)
@@ -120,7 +122,7 @@ class Manifests:
         context, cache = self.context, self.context.cache
         cached = cache.manifest(target.name, digest)
         if cached is not None:
-            if context.defect("digest-freshness"):
+            if context.config.has(Defect.DIGEST_FRESHNESS):
                 try:
                     await context.upstream.head_manifest(target, digest)
                 except UpstreamFailure:
@@ -129,7 +131,7 @@ class Manifests:
         try:
             if cache.content_size(digest) is not None:
                 return await self._other_repository(target, digest, accept, head)
-            if head and not context.defect("head-as-get"):
+            if head and not context.config.has(Defect.HEAD_AS_GET):
                 current = await context.upstream.head_manifest(target, digest)
                 return _response(digest, current.media_type, b"", current.size, accept, head, context)
             fetched = await context.upstream.get_manifest(target, digest)
@@ -142,8 +144,13 @@ class Manifests:
         """Cached through another repository: served only once the upstream confirms this one has it."""
         context = self.context
         media_type = None
-        if not context.defect("cross-repo-blobs"):
-            media_type = (await context.upstream.head_manifest(target, digest)).media_type
+        if not context.config.has(Defect.CROSS_REPO_BLOBS):
+            try:
+                media_type = (await context.upstream.head_manifest(target, digest)).media_type
+            except UpstreamFailure as failure:
+                if failure.kind == "not-found" and context.config.has(Variant.ISOLATION_DENIED):
+                    raise ProxyError(ErrorCode.DENIED, "the upstream does not confirm this repository has it") from None
+                raise
         content = await context.blocking(context.cache.content_manifest, digest, media_type or "")
         if content is None:  # evicted meanwhile: fetch it as if cold
             fetched = await context.upstream.get_manifest(target, digest)
@@ -164,24 +171,27 @@ class Manifests:
 
     def _fresh(self, fetched: FetchedManifest, accept: Sequence[str], head: bool) -> Response:
         body, digest = fetched.body, fetched.digest
-        if self.context.defect("rewrite-media-type"):
+        if self.context.config.has(Defect.REWRITE_MEDIA_TYPE):
             body = json.dumps(json.loads(body)).encode()
             digest = "sha256:" + hashlib.sha256(body).hexdigest()
         return _response(digest, fetched.media_type, body, len(body), accept, head, self.context)
 
     def _cached(self, target: Target, cached: StoredManifest, accept: Sequence[str], head: bool) -> Response:
         body, digest = cached.body, cached.digest
-        if cached.media_type in INDEX_MEDIA_TYPES and self.context.defect("trim-index"):
+        if cached.media_type in INDEX_MEDIA_TYPES and self.context.config.has(Defect.TRIM_INDEX):
             body = _trim(body, set(self.context.cache.linked_manifests(target.name)))
             digest = "sha256:" + hashlib.sha256(body).hexdigest()
-        return _response(digest, cached.media_type, body, len(body), accept, head, self.context)
+        response = _response(digest, cached.media_type, body, len(body), accept, head, self.context)
+        if self.context.config.has(Defect.NO_DIGEST_HEADER_CACHED):
+            del response.headers["docker-content-digest"]
+        return response
 
 
 def _response(
     digest: str, media_type: str, body: bytes, size: int | None, accept: Sequence[str], head: bool, context: Context
 ) -> Response:
     if not accepts(accept, media_type):
-        if not context.defect("ignore-accept"):
+        if not context.config.has(Defect.IGNORE_ACCEPT):
             message = f"the manifest is {media_type}, which the request's Accept excludes"
             raise ProxyError(ErrorCode.MANIFEST_UNKNOWN, message)
         media_type = _first_accepted(accept) or media_type  # the defect: labelled as whatever was asked for
@@ -189,7 +199,7 @@ def _response(
     headers = response.headers
     headers["docker-content-digest"] = digest
     headers["etag"] = f'"{digest}"'
-    if head and context.defect("head-no-length"):
+    if head and context.config.has(Defect.HEAD_NO_LENGTH):
         del headers["content-length"]
     elif head and size is not None:
         headers["content-length"] = str(size)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from proxy_under_test._routes import Target
-from proxy_under_test._upstream import Upstream, UpstreamFailure, auth_failure
+from proxy_under_test._upstream import Upstream, UpstreamFailure, address, auth_failure
 
 _HIGH = 4 << 20  # bytes buffered before the socket stops being read
 _LOW = 1 << 20
@@ -114,17 +114,25 @@ async def _get(url: str, credentials: dict[str, str], timeout: float, target: Ta
         try:
             response = await _exchange(parsed, headers, timeout)
         except TimeoutError:
-            raise UpstreamFailure("timeout", f"upstream {target.upstream} did not answer in time") from None
+            raise UpstreamFailure(
+                "timeout", f"upstream {target.upstream} did not answer in time", source=address(target)
+            ) from None
         except ConnectionRefusedError:
-            raise UpstreamFailure("refused", f"upstream {target.upstream} refused the connection") from None
+            raise UpstreamFailure(
+                "refused", f"upstream {target.upstream} refused the connection", source=address(target)
+            ) from None
         except (OSError, _Cut, ValueError) as error:
-            raise UpstreamFailure("reset", f"upstream {target.upstream} broke the connection ({error})") from None
+            raise UpstreamFailure(
+                "reset", f"upstream {target.upstream} broke the connection ({error})", source=address(target)
+            ) from None
         location = response.headers.get("location")
         if response.status not in (301, 302, 303, 307, 308) or not location:
             return response
         response.close()
         url = str(parsed.join(location))
-    raise UpstreamFailure("bad-response", f"upstream {target.upstream} redirected more than {_REDIRECTS} times")
+    raise UpstreamFailure(
+        "bad-response", f"upstream {target.upstream} redirected more than {_REDIRECTS} times", source=address(target)
+    )
 
 
 async def _exchange(url: httpx.URL, headers: dict[str, str], timeout: float) -> RawResponse:

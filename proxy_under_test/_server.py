@@ -12,6 +12,7 @@ from proxy_under_test._app import ProxyApp
 from proxy_under_test._cache import Cache
 from proxy_under_test._config import ProxyConfig
 from proxy_under_test._context import Context
+from proxy_under_test._defects import Defect
 from proxy_under_test._failures import Failures
 from proxy_under_test._fetch import Fetches
 from proxy_under_test._listener import Listener
@@ -48,7 +49,7 @@ class ReferenceProxy:
         config = self.config
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
-        cache = Cache(config.cache_dir, atomic="no-atomic-write" not in config.defects)
+        cache = Cache(config.cache_dir, atomic=not config.has(Defect.NO_ATOMIC_WRITE))
         executor = ThreadPoolExecutor(_WORKERS, thread_name_prefix="proxy-io")
         hashing = ThreadPoolExecutor(1, thread_name_prefix="proxy-hash")
         writing = ThreadPoolExecutor(1, thread_name_prefix="proxy-write")
@@ -56,17 +57,17 @@ class ReferenceProxy:
         try:
             await self._loop.run_in_executor(executor, cache.open)
             upstream = Upstream(
-                timeout=600.0 if "no-upstream-timeout" in config.defects else config.upstream_timeout,
+                timeout=600.0 if config.has(Defect.NO_UPSTREAM_TIMEOUT) else config.upstream_timeout,
                 user=config.upstream_user,
                 password=config.upstream_password,
-                reuse_tokens="token-per-request" not in config.defects,
+                reuse_tokens=not config.has(Defect.TOKEN_PER_REQUEST),
             )
             context = Context(
                 config=config,
                 cache=cache,
                 upstream=upstream,
-                failures=Failures(config.defects, _credentials(config)),
-                router=Router(config.upstream, config.projects, check="no-path-check" not in config.defects),
+                failures=Failures(config),
+                router=Router(config.upstream, config.projects, check=not config.has(Defect.NO_PATH_CHECK)),
                 executor=executor,
                 hashing=hashing,
                 writing=writing,
@@ -127,12 +128,6 @@ class ReferenceProxy:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
-
-
-def _credentials(config: ProxyConfig) -> tuple[str, str] | None:
-    if config.upstream_user is None or config.upstream_password is None:
-        return None
-    return config.upstream_user, config.upstream_password
 
 
 def new_loop() -> asyncio.AbstractEventLoop:

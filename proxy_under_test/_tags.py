@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse, Response
 
 from oci_wire import ErrorCode
 from proxy_under_test._context import Context, log
+from proxy_under_test._defects import Defect
 from proxy_under_test._errors import API_VERSION, ProxyError
 from proxy_under_test._routes import Target
 from proxy_under_test._upstream import NETWORK_FAILURES, UpstreamFailure
@@ -42,7 +43,7 @@ class Tags:
         if failure.kind == "not-found":
             return self.context.config.not_found_policy == "serve-cached"
         down = failure.kind in NETWORK_FAILURES or failure.kind == "server-error"
-        return not (down and self.context.defect("tags-down-5xx"))
+        return not (down and self.context.config.has(Defect.TAGS_DOWN_5XX))
 
 
 def paginate(items: list[str], n: str | None, last: str | None) -> tuple[list[str], bool]:

@@ -35,6 +35,8 @@ class UpstreamFailure(Exception):
         status: int | None = None,
         retry_after: str | None = None,
         code: str | None = None,
+        source: str | None = None,
+        token: bool = False,
     ) -> None:
         super().__init__(message)
         self.kind: FailureKind = kind
@@ -42,6 +44,8 @@ class UpstreamFailure(Exception):
         self.status = status
         self.retry_after = retry_after
         self.code = code
+        self.source = source  # what failed: the registry's host:port, or its token endpoint's URL
+        self.token = token  # the token endpoint failed, not the registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +105,9 @@ class Upstream:
                 async for chunk in response.aiter_raw():
                     body += chunk
                     if len(body) > MAX_MANIFEST:
-                        raise UpstreamFailure("bad-response", f"{_where(target)} sent a manifest over 4 MiB")
+                        raise UpstreamFailure(
+                            "bad-response", f"{_where(target)} sent a manifest over 4 MiB", source=address(target)
+                        )
                 announced = response.headers.get("docker-content-digest")
                 if is_digest_reference(reference):
                     announced = reference
@@ -130,7 +136,9 @@ class Upstream:
                 try:
                     tags = json.loads(body).get("tags") or []
                 except (ValueError, AttributeError):
-                    raise UpstreamFailure("bad-response", f"{_where(target)} sent a malformed tag list") from None
+                    raise UpstreamFailure(
+                        "bad-response", f"{_where(target)} sent a malformed tag list", source=address(target)
+                    ) from None
                 return [str(tag) for tag in tags], 'rel="next"' in response.headers.get("link", "")
 
         return await self.bounded(exchange())
@@ -216,7 +224,9 @@ class Upstream:
                 token = await self._tokens.fetch(self._client, challenge, scope)
             except TokenError as error:
                 message = f"{_where(target)} token endpoint answered {error.status}: it refused the proxy's credentials"
-                raise UpstreamFailure("auth", message, status=error.status) from None
+                raise UpstreamFailure(
+                    "auth", message, status=error.status, source=challenge.realm, token=True
+                ) from None
             except httpx.HTTPError as error:
                 raise error_failure(error, target) from None
         return {"Authorization": f"Bearer {token}"}
@@ -245,8 +255,15 @@ def _where(target: Target) -> str:
     return f"upstream {target.upstream}"
 
 
+def address(target: Target) -> str:
+    """The upstream's host:port, as a terse message names it."""
+    return httpx.URL(target.upstream).netloc.decode("ascii")
+
+
 def auth_failure(target: Target, status: int) -> UpstreamFailure:
-    return UpstreamFailure("auth", f"{_where(target)} refused the proxy's credentials ({status})", status=status)
+    return UpstreamFailure(
+        "auth", f"{_where(target)} refused the proxy's credentials ({status})", status=status, source=address(target)
+    )
 
 
 def response_failure(response: httpx.Response, target: Target) -> UpstreamFailure:
@@ -258,36 +275,42 @@ def status_failure(status: int, retry_after: str | None, body: bytes, target: Ta
     pairs = parse_error_body(body) if body else None
     code = pairs[0][0] if pairs else None
     if status == 404:
-        return UpstreamFailure("not-found", f"{_where(target)} does not have it (404)", status=404, code=code)
+        return UpstreamFailure(
+            "not-found", f"{_where(target)} does not have it (404)", status=404, code=code, source=address(target)
+        )
     if status == 429:
         message = f"{_where(target)} is rate-limiting the proxy (429)"
-        return UpstreamFailure("rate-limited", message, status=429, retry_after=retry_after)
+        return UpstreamFailure("rate-limited", message, status=429, retry_after=retry_after, source=address(target))
     if status >= 500:
         message = f"{_where(target)} failed with {status}"
-        return UpstreamFailure("server-error", message, status=status, retry_after=retry_after)
-    return UpstreamFailure("bad-response", f"{_where(target)} answered {status}", status=status)
+        return UpstreamFailure("server-error", message, status=status, retry_after=retry_after, source=address(target))
+    return UpstreamFailure("bad-response", f"{_where(target)} answered {status}", status=status, source=address(target))
 
 
 def error_failure(error: httpx.HTTPError, target: Target) -> UpstreamFailure:
     if isinstance(error, httpx.TimeoutException):
-        return UpstreamFailure("timeout", f"{_where(target)} did not answer in time")
+        return UpstreamFailure("timeout", f"{_where(target)} did not answer in time", source=address(target))
     if isinstance(error, httpx.ConnectError):
         cause: BaseException | None = error
         while cause is not None and not isinstance(cause, ConnectionRefusedError):
             cause = cause.__cause__ or cause.__context__
         if cause is not None:
-            return UpstreamFailure("refused", f"{_where(target)} refused the connection")
-        return UpstreamFailure("refused", f"{_where(target)} is unreachable")
+            return UpstreamFailure("refused", f"{_where(target)} refused the connection", source=address(target))
+        return UpstreamFailure("refused", f"{_where(target)} is unreachable", source=address(target))
     if isinstance(error, (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)):
-        return UpstreamFailure("reset", f"{_where(target)} reset or closed the connection")
-    return UpstreamFailure("bad-response", f"{_where(target)} answered badly ({type(error).__name__})")
+        return UpstreamFailure("reset", f"{_where(target)} reset or closed the connection", source=address(target))
+    return UpstreamFailure(
+        "bad-response", f"{_where(target)} answered badly ({type(error).__name__})", source=address(target)
+    )
 
 
 def _verified(body: bytes, announced: str | None, target: Target) -> str:
     algorithm = announced.partition(":")[0] if announced and announced.startswith(("sha256:", "sha512:")) else "sha256"
     digest = f"{algorithm}:{hashlib.new(algorithm, body).hexdigest()}"
     if announced is not None and announced != digest:
-        raise UpstreamFailure("corrupt", f"{_where(target)} sent bytes that do not match {announced}")
+        raise UpstreamFailure(
+            "corrupt", f"{_where(target)} sent bytes that do not match {announced}", source=address(target)
+        )
     return digest
 
 

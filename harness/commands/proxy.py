@@ -50,6 +50,13 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--defect", action="append", default=[], metavar="NAME", help="turn on a deliberate defect (repeatable)"
     )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="turn on a benign variant, a behaviour the rules accept (repeatable)",
+    )
     parser.set_defaults(handler=_run)
 
 
@@ -69,6 +76,7 @@ def _run(args: argparse.Namespace) -> int:
             upstream_timeout=args.upstream_timeout,
             on_upstream_not_found=args.on_upstream_not_found,
             defects=frozenset(args.defect),
+            variants=frozenset(args.variant),
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -132,5 +140,7 @@ async def _serve(proxy: Any) -> None:
         console.print("; ".join(mapping), highlight=False)
         if config.defects:
             console.print(f"[red]deliberate defects on:[/] {', '.join(sorted(config.defects))}", highlight=False)
+        if config.variants:
+            console.print(f"benign variants on: {', '.join(sorted(config.variants))}", highlight=False)
 
     await proxy.serve(banner)

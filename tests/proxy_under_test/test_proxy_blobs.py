@@ -12,7 +12,7 @@ from proxy_checks import Rig, pull, rule_test
 from fake_upstream import Match
 
 
-@rule_test("FRESH-1", "refetch-blobs")
+@rule_test("FRESH-1", "refetch-blobs", "no-cache-large-blobs")
 def test_an_unchanged_tag_fetches_no_blob_again(tmp_path: Path, defects: frozenset[str]) -> None:
     with Rig(tmp_path) as rig:
         client = rig.client(rig.proxy(defects))
@@ -80,16 +80,20 @@ def test_head_answers_like_get(tmp_path: Path, defects: frozenset[str], what: st
         assert int(head.headers["content-length"]) == len(get.content)
 
 
-@rule_test("PROTO-DIGEST-HEADER", "wrong-digest-header")
-def test_every_answer_names_its_digest(tmp_path: Path, defects: frozenset[str]) -> None:
+@rule_test("PROTO-DIGEST-HEADER", "wrong-digest-header", "no-digest-header-cached")
+@pytest.mark.parametrize("layer", [70_000, 3 << 20], ids=["answered-whole", "streamed"])
+def test_every_answer_names_its_digest(tmp_path: Path, defects: frozenset[str], layer: int) -> None:
     with Rig(tmp_path) as rig:
         client = rig.client(rig.proxy(defects))
-        image = rig.upstream.add_image("team/app", "v1", layers=[2048, 70_000])
+        image = rig.upstream.add_image("team/app", "v1", layers=[2048, layer])
         for _ in ("cold", "cached"):
             for path in ["manifests/v1", f"manifests/{image.digest}", *(f"blobs/{b}" for b in image.blobs)]:
                 got = client.get(f"/v2/team/app/{path}", headers=ACCEPT)
                 assert got.status_code == 200
                 assert got.headers.get("docker-content-digest") == sha256(got.content), path
+        for path, digest in [("manifests/v1", image.digest), *((f"blobs/{b}", b) for b in image.blobs)]:
+            head = client.head(f"/v2/team/app/{path}", headers=ACCEPT)
+            assert head.headers.get("docker-content-digest") == digest, f"HEAD {path}"
 
 
 @rule_test("ECON-HEAD", "head-as-get")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from proxy_under_test import ProxyConfig
+from proxy_under_test import Defect, ProxyConfig, Variant
 
 GOOD: dict[str, Any] = {"upstream": "http://127.0.0.1:5000", "cache_dir": Path("cache")}
 
@@ -25,7 +25,8 @@ GOOD: dict[str, Any] = {"upstream": "http://127.0.0.1:5000", "cache_dir": Path("
         ({"projects": {"hub": "host:5000"}}, "http:// or https://"),
         ({"upstream_timeout": 0}, "positive"),
         ({"on_upstream_not_found": "sometimes"}, "serve-cached, not-found, not-found-and-evict"),
-        ({"defects": frozenset({"no-such-bug"})}, "unknown defect(s) no-such-bug"),
+        ({"defects": frozenset({"no-such-bug"})}, "unknown defect(s) no-such-bug; known: no-stale-on-404, "),
+        ({"variants": ["terse-errors", "chatty"]}, "unknown variant(s) chatty; known: refetch-on-corrupt, "),
         ({"upstream_user": "alice"}, "both upstream_user and upstream_password"),
         ({"port": 70000}, "between 0 and 65535"),
     ],
@@ -38,7 +39,7 @@ def test_bad_configurations_are_refused_with_a_reason(changes: dict[str, Any], w
 
 def test_defaults_and_normalisation() -> None:
     config = ProxyConfig(upstream="https://registry-1.docker.io/", cache_dir="cache", defects=["plain-errors"])  # type: ignore[arg-type]
-    assert config.cache_dir == Path("cache") and config.defects == frozenset({"plain-errors"})
+    assert config.cache_dir == Path("cache") and config.defects == frozenset({Defect.PLAIN_ERRORS})
     assert (config.host, config.port, config.upstream_timeout) == ("127.0.0.1", 0, 5.0)
     assert config.not_found_policy == "serve-cached"
     assert ProxyConfig(**GOOD, projects={"hub": "http://h"}).projects == {"hub": "http://h"}
@@ -59,3 +60,13 @@ def test_the_not_found_policy(defects: set[str], option: str, policy: str) -> No
 
 def test_the_password_is_not_in_the_repr() -> None:
     assert "hunter2" not in repr(ProxyConfig(**GOOD, upstream_user="alice", upstream_password="hunter2"))
+
+
+def test_defects_and_variants_are_asked_for_by_member() -> None:
+    config = ProxyConfig(**GOOD, defects=("plain-errors",), variants=[Variant.TERSE_ERRORS, "isolation-denied"])
+    assert config.has(Defect.PLAIN_ERRORS) and not config.has(Defect.ALLOW_PUSH)
+    assert config.has(Variant.TERSE_ERRORS) and config.has(Variant.ISOLATION_DENIED)
+    assert not config.has(Variant.REFETCH_ON_CORRUPT)
+    assert all(isinstance(d, Defect) for d in config.defects) and all(isinstance(v, Variant) for v in config.variants)
+    with pytest.raises(TypeError):
+        ProxyConfig(**GOOD, defects="plain-errors")

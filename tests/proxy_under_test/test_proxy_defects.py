@@ -18,10 +18,10 @@ import test_proxy_tags  # noqa: F401
 from proxy_checks import COVERED
 
 from harness.rules import RULES
-from proxy_under_test import DEFECTS
+from proxy_under_test import DEFECTS, VARIANTS
 
 README = Path(__file__).parents[2] / "README.md"
-_ROW = re.compile(r"^\| `([a-z0-9-]+)` \| ([A-Z]+-[A-Z0-9-]+) \| (.+) \|$")
+_ROW = re.compile(r"^\| `([a-z0-9-]+)` \| ([A-Z]+-[A-Z0-9-]+(?:, [A-Z]+-[A-Z0-9-]+)*) \| (.+) \|$")
 
 
 @pytest.mark.parametrize("name", sorted(DEFECTS))
@@ -33,8 +33,18 @@ def test_every_defect_is_caught_by_a_rule_test(name: str) -> None:
 
 def test_the_readme_documents_every_defect() -> None:
     section = README.read_text().split("## Testing the tests: deliberate defects", 1)[1].split("\n## ", 1)[0]
-    rows = {m[1]: (m[2], m[3]) for m in map(_ROW.match, section.splitlines()) if m}
+    rows = {m[1]: (m[2], m[3]) for m in map(_ROW.match, section.splitlines()) if m and m[1] in DEFECTS}
     assert sorted(rows) == sorted(DEFECTS)
     for name, (rule, text) in rows.items():
         assert rule == DEFECTS[name].rule, name
         assert text == DEFECTS[name].description, name
+
+
+def test_the_readme_documents_every_variant() -> None:
+    section = README.read_text().split("## Testing the tests: deliberate defects", 1)[1].split("\n## ", 1)[0]
+    rows = {m[1]: (m[2], m[3]) for m in map(_ROW.match, section.splitlines()) if m and m[1] not in DEFECTS}
+    assert sorted(rows) == sorted(VARIANTS)
+    for name, (rules, text) in rows.items():
+        assert rules == ", ".join(VARIANTS[name].rules), name
+        assert text == VARIANTS[name].description, name
+        assert set(VARIANTS[name].rules) <= set(RULES), name

@@ -1,19 +1,21 @@
-"""Cold blobs: verified before they complete or land (INTEG-CORRUPT/TRUNCATE/LENGTH), fetched once
-(ECON-ONCE) and shared by concurrent clients (ECON-COALESCE)."""
+"""Cold blobs: verified before they complete or land (INTEG-CORRUPT/TRUNCATE/LENGTH), cut visibly when they
+cannot complete (COLD-NEVER-PARTIAL), fetched once (ECON-ONCE) and shared by concurrent clients (ECON-COALESCE)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import random
 from pathlib import Path
 
 import httpx
 import pytest
 from http_checks import ACCEPT, oci_error, sha256
-from proxy_checks import Rig, rule_test
+from proxy_checks import TIMEOUT, LyingUpstream, Rig, rule_test, timed
 
 from fake_upstream import Match
 from harness.poll import wait_until
+from proxy_under_test import ProxyConfig, ReferenceProxy
 from proxy_under_test._fetch import BlobFetch
 from proxy_under_test._spool import Spool
 
@@ -76,10 +78,9 @@ def test_a_cut_short_body_fails_visibly_and_is_not_cached(tmp_path: Path, defect
         assert sha256(client.get(f"/v2/team/app/blobs/{layer}").content) == layer
 
 
-@rule_test("INTEG-LENGTH", "lying-content-length")
-def test_content_length_is_the_truth_when_the_upstream_sends_none(tmp_path: Path, defects: frozenset[str]) -> None:
+def test_content_length_is_the_truth_when_the_upstream_sends_none(tmp_path: Path) -> None:
     with Rig(tmp_path) as rig:
-        client = rig.client(rig.proxy(defects))
+        client = rig.client(rig.proxy())
         image = rig.upstream.add_image("team/app", "v1", layers=[300_000])
         rig.upstream.add_fault("no-length")  # the right bytes, chunked, no Content-Length
         for path in [f"blobs/{image.blobs[-1]}", f"manifests/{image.digest}", f"blobs/{image.blobs[0]}"]:
@@ -89,6 +90,60 @@ def test_content_length_is_the_truth_when_the_upstream_sends_none(tmp_path: Path
             assert sha256(body) == path.split("/")[1]
             assert headers.get("content-length") in (None, str(len(body))), headers.get("content-length")
         assert all(e.fault == "no-length" for e in rig.upstream_requests("GET"))
+
+
+@rule_test("INTEG-LENGTH", "forward-upstream-length")
+@pytest.mark.parametrize("size", [300_000, 3 << 20], ids=["answered-whole", "streamed"])
+@pytest.mark.parametrize("delta", [1000, -1000], ids=["longer", "shorter"])
+def test_an_upstream_lying_about_length_never_makes_the_proxy_lie(
+    tmp_path: Path, defects: frozenset[str], size: int, delta: int
+) -> None:
+    blob = random.Random(size).randbytes(size)
+    with LyingUpstream(blob, delta) as upstream:
+        config = ProxyConfig(
+            upstream=upstream.url, cache_dir=tmp_path / "cache", upstream_timeout=TIMEOUT, defects=defects
+        )
+        with ReferenceProxy(config) as proxy, httpx.Client(base_url=proxy.url, timeout=10) as client:
+            path = f"/v2/team/app/blobs/{upstream.digest}"
+            with client.stream("GET", path) as response:
+                declared = response.headers.get("content-length")
+                if response.status_code == 200:
+                    assert declared in (None, str(size)), f"Content-Length {declared} for a blob of {size} bytes"
+                try:
+                    body, whole = response.read(), True
+                except httpx.TransportError:
+                    body, whole = b"", False
+            if delta > 0:  # every byte of the blob came: the digest says so, whatever the length claimed
+                assert response.status_code == 200 and whole and sha256(body) == upstream.digest
+            else:
+                assert not (response.status_code == 200 and whole), f"a {len(body)}-byte body ended cleanly"
+    if delta > 0:  # and it was cached: served with the upstream gone
+        with ReferenceProxy(config) as proxy, httpx.Client(base_url=proxy.url, timeout=10) as client:
+            got = client.get(path)
+            assert got.status_code == 200 and sha256(got.content) == upstream.digest
+            assert got.headers["content-length"] == str(size)
+
+
+@rule_test("COLD-NEVER-PARTIAL", "stall-after-headers")
+@pytest.mark.parametrize("size", [300_000, 3 << 20], ids=["answered-whole", "streamed"])
+@pytest.mark.parametrize("fault", ["truncate", "corrupt"])
+def test_a_body_that_cannot_complete_ends_visibly_and_in_time(
+    tmp_path: Path, defects: frozenset[str], size: int, fault: str
+) -> None:
+    with Rig(tmp_path) as rig:
+        client = rig.client(rig.proxy(defects), timeout=TIMEOUT + 1)
+        image = rig.upstream.add_image("team/app", "v1", layers=[size], gzip=False)
+        layer = image.blobs[-1]
+        rig.upstream.add_fault(fault, Match(method="GET", kind="blob"), times=1)
+        with timed(TIMEOUT + 1):  # a silent connection makes the client time out: an AssertionError here
+            try:
+                got = client.get(f"/v2/team/app/blobs/{layer}")
+            except httpx.TimeoutException:
+                raise
+            except httpx.TransportError:
+                return  # visibly cut
+        assert got.status_code != 200, "a body that could not be right completed"
+        oci_error(got, 502)
 
 
 @rule_test("ECON-ONCE", "fetch-twice")

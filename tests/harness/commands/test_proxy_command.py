@@ -28,6 +28,7 @@ from oci_wire import MANIFEST_ACCEPT
         (["proxy", "--project", "hub"], "--project takes NAME=URL"),
         (["proxy", "--project", "a=http://h", "--project", "a=http://i"], "project 'a' is given twice"),
         (["proxy", "--upstream", "http://h", "--defect", "nope"], "unknown defect(s) nope"),
+        (["proxy", "--upstream", "http://h", "--variant", "nope"], "unknown variant(s) nope; known: refetch-on"),
         (["proxy", "--upstream", "http://h", "--upstream-timeout", "-1"], "positive"),
         (["proxy", "--upstream", "http://h", "--upstream-user", "alice"], "both upstream_user and upstream_password"),
     ],
