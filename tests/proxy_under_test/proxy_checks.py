@@ -7,10 +7,8 @@ test must then fail with an AssertionError: strict xfail), so every defect is pr
 from __future__ import annotations
 
 import socket
-import socketserver
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -169,48 +167,3 @@ class ProxyProcess:
             return httpx.get(self.url + "/v2/", timeout=1).status_code == 200
         except httpx.TransportError:
             return False
-
-
-class LyingUpstream:
-    """A registry of one blob whose answers declare `Content-Length` = its size + `delta`: with more, every
-    byte is sent and the connection closes; with less, only that many bytes are sent, and the answer ends
-    cleanly. (The fake upstream's `wrong-length` fault, in a dozen lines, for the proxy's own tests.)"""
-
-    def __init__(self, blob: bytes, delta: int) -> None:
-        self.blob, self.delta = blob, delta
-        self.digest = sha256(blob)
-        self.gets = 0
-        lying = self
-
-        class Handler(socketserver.StreamRequestHandler):
-            def handle(self) -> None:
-                head = b""
-                while b"\r\n\r\n" not in head and (line := self.rfile.readline()):
-                    head += line
-                method, path, _ = head.decode("latin-1").split(" ", 2)
-                self.wfile.write(lying.answer(method, path))
-
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def answer(self, method: str, path: str) -> bytes:
-        if path == "/v2/":
-            return b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
-        if not path.endswith(f"/blobs/{self.digest}"):
-            return b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        declared = len(self.blob) + self.delta
-        head = f"HTTP/1.1 200 OK\r\nContent-Length: {declared}\r\nConnection: close\r\n"
-        head += f"Docker-Content-Digest: {self.digest}\r\n\r\n"
-        if method == "HEAD":
-            return head.encode()
-        self.gets += 1
-        return head.encode() + self.blob[: min(len(self.blob), declared)]
-
-    def __enter__(self) -> LyingUpstream:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
-        self._server.shutdown()
-        self._server.server_close()

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import random
 from pathlib import Path
 
 import httpx
 import pytest
 from http_checks import ACCEPT, oci_error, sha256
-from proxy_checks import TIMEOUT, LyingUpstream, Rig, rule_test, timed
+from proxy_checks import TIMEOUT, Rig, rule_test, timed
 
 from fake_upstream import Match
 from harness.poll import wait_until
-from proxy_under_test import ProxyConfig, ReferenceProxy
 from proxy_under_test._fetch import BlobFetch
 from proxy_under_test._spool import Spool
 
@@ -98,30 +96,27 @@ def test_content_length_is_the_truth_when_the_upstream_sends_none(tmp_path: Path
 def test_an_upstream_lying_about_length_never_makes_the_proxy_lie(
     tmp_path: Path, defects: frozenset[str], size: int, delta: int
 ) -> None:
-    blob = random.Random(size).randbytes(size)
-    with LyingUpstream(blob, delta) as upstream:
-        config = ProxyConfig(
-            upstream=upstream.url, cache_dir=tmp_path / "cache", upstream_timeout=TIMEOUT, defects=defects
-        )
-        with ReferenceProxy(config) as proxy, httpx.Client(base_url=proxy.url, timeout=10) as client:
-            path = f"/v2/team/app/blobs/{upstream.digest}"
-            with client.stream("GET", path) as response:
-                declared = response.headers.get("content-length")
-                if response.status_code == 200:
-                    assert declared in (None, str(size)), f"Content-Length {declared} for a blob of {size} bytes"
-                try:
-                    body, whole = response.read(), True
-                except httpx.TransportError:
-                    body, whole = b"", False
-            if delta > 0:  # every byte of the blob came: the digest says so, whatever the length claimed
-                assert response.status_code == 200 and whole and sha256(body) == upstream.digest
-            else:
-                assert not (response.status_code == 200 and whole), f"a {len(body)}-byte body ended cleanly"
-    if delta > 0:  # and it was cached: served with the upstream gone
-        with ReferenceProxy(config) as proxy, httpx.Client(base_url=proxy.url, timeout=10) as client:
-            got = client.get(path)
-            assert got.status_code == 200 and sha256(got.content) == upstream.digest
+    with Rig(tmp_path) as rig:
+        client = rig.client(rig.proxy(defects))
+        image = rig.upstream.add_image("team/app", "v1", layers=[size], gzip=False)
+        layer = image.blobs[-1]
+        rig.upstream.add_fault("wrong-length", Match(kind="blob"), delta=delta)
+        with client.stream("GET", f"/v2/team/app/blobs/{layer}") as response:
+            declared = response.headers.get("content-length")
+            if response.status_code == 200:
+                assert declared in (None, str(size)), f"Content-Length {declared} for a blob of {size} bytes"
+            try:
+                body, whole = response.read(), True
+            except httpx.TransportError:
+                body, whole = b"", False
+        if delta > 0:  # every byte of the blob came: the digest says so, whatever the length claimed
+            assert response.status_code == 200 and whole and sha256(body) == layer
+            rig.upstream.set_outage("refused")  # and it was cached
+            got = client.get(f"/v2/team/app/blobs/{layer}")
+            assert got.status_code == 200 and sha256(got.content) == layer
             assert got.headers["content-length"] == str(size)
+        else:
+            assert not (response.status_code == 200 and whole), f"a {len(body)}-byte body ended cleanly"
 
 
 @rule_test("COLD-NEVER-PARTIAL", "stall-after-headers")
