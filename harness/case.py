@@ -12,8 +12,9 @@ from harness.client import Answer
 from harness.expect import ProfileExpect, for_profile, served
 from harness.observe import classify
 from harness.rules import Rule
+from harness.verdict import Check, CheckMissed, Outcome
 from harness.world import World
-from reports.model import CaseResult, Observation, Transcripts, UpstreamRequest, Verdict
+from reports.model import CaseResult, Observation, Transcripts, UpstreamRequest
 
 What = Literal["tag", "digest", "config", "layer", "child"]
 
@@ -26,10 +27,8 @@ class Case:
         self.params = params
         self.client = world.client()
         self.started = time.time()
-        self.observation: Observation | None = None
-        self.expected = rule.expected
-        self.verdict: Verdict | None = None
-        self.message = ""
+        self.checks: list[Check] = []
+        self.skipped: str | None = None
         self._mark = self.started
 
     @property
@@ -38,7 +37,7 @@ class Case:
 
     @property
     def gating(self) -> bool:
-        return self.rule.gating(self.world.config.strict)
+        return self.rule.gating(self.world.spec.strict)
 
     # ---- content --------------------------------------------------------------------------------
 
@@ -61,9 +60,8 @@ class Case:
 
     def require(self, capability: str, why: str) -> None:
         if capability not in self.world.target.capabilities:
-            self.verdict = Verdict.SKIP
-            self.message = f"target {self.world.target.name} lacks {capability}: {why}"
-            pytest.skip(self.message)
+            self.skipped = f"target {self.world.target.name} lacks {capability}: {why}"
+            pytest.skip(self.skipped)
 
     def warm(self, image: Image, platform: str | None = None) -> None:
         """Pull the whole image through the proxy, then let the target settle: now it is cached."""
@@ -145,26 +143,15 @@ class Case:
     # ---- verdict --------------------------------------------------------------------------------
 
     def check(self, observation: Observation, expect: ProfileExpect, *, note: str = "") -> None:
-        """Judge an observation; a gating miss fails the case, a recommended one is a deviation."""
-        chosen = for_profile(expect, self.world.config.profile)
-        self.observation = observation
-        self.expected = chosen.text
-        if chosen.accepts(observation):
-            self.verdict, self.message = Verdict.PASS, ""
-            return
-        self.message = f"expected {chosen.text}; observed {observation.label}: {observation.detail}"
-        if note:
-            self.message = f"{note}: {self.message}"
-        if self.gating:
-            self.verdict = Verdict.FAIL
-            pytest.fail(self.message, pytrace=False)
-        self.verdict = Verdict.DEVIATION
-        pytest.xfail(self.message)
+        """Judge an observation against what the profile expects; a miss ends the case (see harness.verdict)."""
+        chosen = for_profile(expect, self.world.spec.profile)
+        check = Check(observation, chosen.text, chosen.accepts(observation), note)
+        self.checks.append(check)
+        if not check.accepted:
+            raise CheckMissed(check.message)
 
-    def result(self, duration: float, error: str | None) -> CaseResult:
-        verdict = self.verdict or (Verdict.ERROR if error else Verdict.PASS)
-        if error and verdict is Verdict.PASS:
-            verdict = Verdict.ERROR
+    def result(self, outcome: Outcome, duration: float) -> CaseResult:
+        decisive = outcome.decisive
         return CaseResult(
             id=self.id,
             rule=self.rule.id,
@@ -172,12 +159,12 @@ class Case:
             level=self.rule.level,
             title=self.rule.situation,
             params=self.params,
-            expected=self.expected,
-            verdict=verdict,
+            expected=decisive.expected if decisive else self.rule.expected,
+            verdict=outcome.verdict,
             gating=self.gating,
             duration=round(duration, 3),
-            message=error or self.message,
-            observation=self.observation,
+            message=outcome.message,
+            observation=decisive.observation if decisive else None,
             transcripts=Transcripts(
                 client=list(self.client.exchanges), upstream=self.upstream_requests(since=self.started)
             ),

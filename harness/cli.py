@@ -1,4 +1,4 @@
-"""The `pullthrough` command: one subcommand per job, each in harness.commands or reports.cli."""
+"""The `pullthrough` command: the one place that knows every subcommand (one module each in harness.commands)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from harness.commands import proxy, run, upstream
-from reports import cli as report_cli
-
-USAGE_ERROR = 2
-
-
-class UsageError(Exception):
-    """A bad command line or an unusable environment: one line on stderr, exit 2."""
+from harness.commands import USAGE_ERROR, UsageError, proxy, report, run, upstream
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,9 +18,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pullthrough", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in (run, upstream, proxy):
+    for module in (run, upstream, proxy, report):
         module.register(commands)
-    report_cli.register(commands)
     return parser
 
 
@@ -43,8 +35,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run as `python -m harness.cli`: go through the importable module, so its exception classes are the ones
-    # the subcommands raise.
-    from harness.cli import main as _main
-
-    raise SystemExit(_main())
+    raise SystemExit(main())

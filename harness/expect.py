@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from reports.model import Observation
-
-PROFILES = ("documented", "harbor-2.14-docs")
+from reports.model import Kind, Observation
 
 
 @dataclass(frozen=True)
@@ -28,26 +26,26 @@ def for_profile(expect: ProfileExpect, profile: str) -> Expect:
     return expect.get(profile) or expect["documented"]
 
 
-def kinds(*names: str) -> Expect:
+def kinds(*names: Kind) -> Expect:
     return Expect(" or ".join(names), lambda o: o.kind in names)
 
 
 def served_cached() -> Expect:
-    return kinds("served-cached")
+    return kinds(Kind.SERVED_CACHED)
 
 
 def served_fresh() -> Expect:
-    return kinds("served-fresh")
+    return kinds(Kind.SERVED_FRESH)
 
 
 def served() -> Expect:
-    return kinds("served", "served-cached", "served-fresh")
+    return kinds(Kind.SERVED, Kind.SERVED_CACHED, Kind.SERVED_FRESH)
 
 
 def not_found(*codes: str) -> Expect:
     text = f"404 {'/'.join(codes)}" if codes else "404"
     return Expect(
-        text, lambda o: o.kind == "not-found" and (not codes or o.error_code in codes or o.error_code is None)
+        text, lambda o: o.kind is Kind.NOT_FOUND and (not codes or o.error_code in codes or o.error_code is None)
     )
 
 
@@ -55,7 +53,7 @@ def clean_error(*statuses: int, code: str | None = None) -> Expect:
     text = f"clean error {'/'.join(map(str, statuses))}" + (f" {code}" if code else "")
 
     def accepts(o: Observation) -> bool:
-        if o.kind not in ("clean-error", "not-found") or o.status not in statuses:
+        if o.kind not in (Kind.CLEAN_ERROR, Kind.NOT_FOUND) or o.status not in statuses:
             return False
         return code is None or o.error_code in (code, None)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from harness.client import Answer
 from oci_wire import parse_error_body
-from reports.model import Observation
+from reports.model import Kind, Observation
 
 _CONNECTION_ERRORS = {"refused", "connect", "reset", "closed"}
 
@@ -19,7 +19,7 @@ class _Make:
     upstream: dict[str, int]
 
     def __call__(
-        self, kind: str, label: str, detail: str, *, digest: str | None = None, code: str | None = None
+        self, kind: Kind, label: str, detail: str, *, digest: str | None = None, code: str | None = None
     ) -> Observation:
         return Observation(
             kind=kind,
@@ -46,27 +46,27 @@ def classify(
     make = _Make(answer, upstream_counts(upstream))
     if answer.status is None:
         if answer.error == "timeout":
-            return make("hang", "hang", f"no answer within {answer.seconds:.1f}s")
-        kind = answer.error if answer.error in _CONNECTION_ERRORS else "error"
-        return make("connection-error", f"connection-error({kind})", f"connection {kind}")
+            return make(Kind.HANG, "hang", f"no answer within {answer.seconds:.1f}s")
+        how = answer.error if answer.error in _CONNECTION_ERRORS else "error"
+        return make(Kind.CONNECTION_ERROR, f"connection-error({how})", f"connection {how}")
     if 200 <= answer.status < 300:
         return _success(answer, asked, cached, fresh, make)
     if 300 <= answer.status < 400:
         location = answer.headers.get("location", "")
-        return make("redirect", f"redirect({answer.status})", f"{answer.status} to {location!r}")
+        return make(Kind.REDIRECT, f"redirect({answer.status})", f"{answer.status} to {location!r}")
     codes = parse_error_body(answer.body) if answer.method != "HEAD" else None
     code = codes[0][0] if codes else None
     message = codes[0][1] if codes else answer.body[:200].decode("utf-8", "replace")
     if answer.method != "HEAD" and codes is None:
         return make(
-            "unclean-error",
+            Kind.UNCLEAN_ERROR,
             f"unclean-error({answer.status})",
             f"{answer.status} without an OCI error body: {message!r}",
         )
     if answer.status == 404:
-        return make("not-found", f"not-found({code})" if code else "not-found", message, code=code)
+        return make(Kind.NOT_FOUND, f"not-found({code})" if code else "not-found", message, code=code)
     label = f"clean-error({answer.status} {code})" if code else f"clean-error({answer.status})"
-    return make("clean-error", label, message, code=code)
+    return make(Kind.CLEAN_ERROR, label, message, code=code)
 
 
 def _success(answer: Answer, asked: str | None, cached: str | None, fresh: str | None, make: _Make) -> Observation:
@@ -77,22 +77,27 @@ def _success(answer: Answer, asked: str | None, cached: str | None, fresh: str |
         digest = answer.body_digest
         if not answer.complete:
             return make(
-                "partial", "partial", f"transfer broke after {answer.body_bytes} bytes ({answer.error})", digest=digest
+                Kind.PARTIAL,
+                "partial",
+                f"transfer broke after {answer.body_bytes} bytes ({answer.error})",
+                digest=digest,
             )
         length = answer.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) != answer.body_bytes:
-            return make("partial", "partial", f"Content-Length {length} but {answer.body_bytes} bytes", digest=digest)
+            return make(
+                Kind.PARTIAL, "partial", f"Content-Length {length} but {answer.body_bytes} bytes", digest=digest
+            )
         if (asked is not None and digest != asked) or (header is not None and header != digest):
             return make(
-                "wrong-bytes", "wrong-bytes", f"body is {digest}, asked {asked}, header says {header}", digest=digest
+                Kind.WRONG_BYTES, "wrong-bytes", f"body is {digest}, asked {asked}, header says {header}", digest=digest
             )
     if digest is not None and digest == cached:
-        return make("served-cached", "served-cached", "the cached content", digest=digest)
+        return make(Kind.SERVED_CACHED, "served-cached", "the cached content", digest=digest)
     if digest is not None and digest == fresh:
-        return make("served-fresh", "served-fresh", "the new upstream content", digest=digest)
+        return make(Kind.SERVED_FRESH, "served-fresh", "the new upstream content", digest=digest)
     if asked is not None and digest is not None and digest != asked:
-        return make("wrong-bytes", "wrong-bytes", f"header says {digest}, asked {asked}", digest=digest)
-    return make("served", "served", f"{answer.status}, {answer.body_bytes} bytes", digest=digest)
+        return make(Kind.WRONG_BYTES, "wrong-bytes", f"header says {digest}, asked {asked}", digest=digest)
+    return make(Kind.SERVED, "served", f"{answer.status}, {answer.body_bytes} bytes", digest=digest)
 
 
 def upstream_counts(entries: Iterable[object]) -> dict[str, int]:

@@ -15,7 +15,6 @@ import importlib
 import json
 import signal
 from collections.abc import Generator, Iterator
-from dataclasses import asdict, replace
 from types import FrameType
 from typing import Any
 
@@ -23,9 +22,11 @@ import pytest
 
 from harness.case import Case
 from harness.rules import RULES
-from harness.targets import TargetError, TargetOptions
-from harness.world import World, WorldConfig
-from reports.model import CaseResult, Verdict, _case as _case_from_dict
+from harness.spec import RunSpec, SpecError, add_pytest_options
+from harness.targets import TargetError
+from harness.verdict import CheckMissed, Outcome, decide
+from harness.world import World
+from reports.model import CaseResult, Verdict
 
 RESULT_PROPERTY = "pullthrough_case"
 TARGET_PROPERTY = "pullthrough_target"
@@ -33,19 +34,7 @@ _CASE_KEY = pytest.StashKey[Case]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("pullthrough", "pullthrough: pull-through cache scenarios")
-    group.addoption("--pt-target", default="reference", help="reference|distribution|nginx|external")
-    group.addoption("--pt-profile", default="documented", help="documented|harbor-2.14-docs")
-    group.addoption("--pt-strict", action="store_true", help="recommended rules gate too")
-    group.addoption("--pt-defect", action="append", default=[], help="reference proxy defect (repeatable)")
-    group.addoption("--pt-proxy-url", help="external target: the proxy's URL")
-    group.addoption("--pt-path-template", default="{repository}", help="external target: repository path")
-    group.addoption("--pt-upstream-url", help="an external fake upstream's registry URL")
-    group.addoption("--pt-upstream-control-url", help="an external fake upstream's control URL")
-    group.addoption("--pt-control-token", help="the external fake upstream's control token")
-    group.addoption("--pt-upstream-timeout", type=float, help="the target's upstream timeout in seconds")
-    group.addoption("--pt-in-process", action="store_true", help="reference target: run it in a thread")
-    group.addoption("--pt-seed", type=int, default=0, help="seed for names and content")
+    add_pytest_options(parser.getgroup("pullthrough", "pullthrough: pull-through cache scenarios"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -74,30 +63,18 @@ def case_id(item: pytest.Item) -> str:
     return f"{rule_id}[{callspec.id}]" if callspec is not None else rule_id
 
 
-def world_config(config: pytest.Config) -> WorldConfig:
-    option = config.getoption
-    return WorldConfig(
-        target=option("pt_target"),
-        target_options=TargetOptions(
-            defects=tuple(option("pt_defect")),
-            proxy_url=option("pt_proxy_url"),
-            path_template=option("pt_path_template"),
-            upstream_timeout=option("pt_upstream_timeout"),
-            subprocess=not option("pt_in_process"),
-        ),
-        profile=option("pt_profile"),
-        strict=option("pt_strict"),
-        upstream_url=option("pt_upstream_url"),
-        upstream_control_url=option("pt_upstream_control_url"),
-        control_token=option("pt_control_token"),
-        seed=option("pt_seed"),
-    )
+def run_spec(config: pytest.Config) -> RunSpec:
+    """The run the plugin's options describe (the same in every xdist worker)."""
+    try:
+        return RunSpec.from_values(lambda name: config.getoption("pt_" + name, None))
+    except SpecError as error:
+        raise pytest.UsageError(f"pullthrough: {error}") from None
 
 
 @pytest.fixture(scope="session")
 def pt_world(request: pytest.FixtureRequest) -> Iterator[World]:
     try:
-        world = World(world_config(request.config))
+        world = World(run_spec(request.config))
         world.start()
     except TargetError as error:
         pytest.exit(f"pullthrough: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
@@ -132,27 +109,44 @@ def pytest_runtest_makereport(
     report = yield
     current = item.stash.get(_CASE_KEY, None)
     if current is not None and (report.when == "call" or (report.when == "setup" and not report.passed)):
-        error = None
-        if report.failed and current.verdict not in (Verdict.FAIL,):
-            error = _short(call.excinfo)
-        result = current.result(call.duration if call else 0.0, error)
-        if report.skipped and current.verdict is None:
-            result = _with_verdict(result, Verdict.SKIP, _short(call.excinfo))
-        report.user_properties.append((RESULT_PROPERTY, json.dumps(result_dict(result))))
+        outcome = _outcome(current, call)
+        result = current.result(outcome, call.duration)
+        _show(report, outcome)
+        report.user_properties.append((RESULT_PROPERTY, json.dumps(result.to_dict())))
         report.user_properties.append((TARGET_PROPERTY, json.dumps(current.world.describe_target())))
         _allure_attach(result)
     return report
 
 
-def result_dict(result: CaseResult) -> dict[str, Any]:
-    return asdict(result)
+def _outcome(current: Case, call: pytest.CallInfo[None]) -> Outcome:
+    excinfo = call.excinfo
+    skipped = error = None
+    if excinfo is not None and excinfo.errisinstance(pytest.skip.Exception):
+        skipped = current.skipped or _short(excinfo)
+    elif excinfo is not None and not excinfo.errisinstance(CheckMissed):
+        error = _short(excinfo)
+    return decide(current.checks, gating=current.gating, skipped=skipped, error=error)
+
+
+def _show(report: pytest.TestReport, outcome: Outcome) -> None:
+    """pytest's outcome follows the verdict: deviations show as xfail, a case that checked nothing fails."""
+    verdict = outcome.verdict
+    if verdict is Verdict.PASS:
+        report.outcome, report.longrepr = "passed", None
+    elif verdict is Verdict.DEVIATION:
+        report.outcome, report.longrepr = "skipped", None
+        report.wasxfail = outcome.message
+    elif verdict is Verdict.FAIL or (verdict is Verdict.ERROR and report.passed):
+        report.outcome, report.longrepr = "failed", outcome.message
+    elif verdict is Verdict.SKIP and not report.skipped:
+        report.outcome, report.longrepr = "skipped", (str(report.location[0]), report.location[1] or 0, outcome.message)
 
 
 def read_result(report: pytest.TestReport) -> CaseResult | None:
     """The case result a scenario's report carries (also across pytest-xdist workers)."""
     for name, value in report.user_properties:
         if name == RESULT_PROPERTY and isinstance(value, str):
-            return _case_from_dict(json.loads(value))
+            return CaseResult.from_dict(json.loads(value))
     return None
 
 
@@ -163,10 +157,6 @@ def read_target(report: pytest.TestReport) -> dict[str, str | None] | None:
             described: dict[str, str | None] = json.loads(value)
             return described
     return None
-
-
-def _with_verdict(result: CaseResult, verdict: Verdict, message: str | None) -> CaseResult:
-    return replace(result, verdict=verdict, message=message or result.message)
 
 
 def _short(excinfo: pytest.ExceptionInfo[BaseException] | None) -> str | None:
@@ -192,6 +182,6 @@ def _allure_attach(result: CaseResult) -> None:
 
     if not plugin_manager.list_name_plugin():
         return
-    body = result_dict(result)["transcripts"]
+    body = result.transcripts.to_dict()
     allure.attach(json.dumps(body["client"], indent=1), "client <-> proxy", allure.attachment_type.JSON)
     allure.attach(json.dumps(body["upstream"], indent=1), "proxy <-> upstream", allure.attachment_type.JSON)

@@ -6,7 +6,6 @@ import itertools
 import os
 import re
 import secrets
-from dataclasses import dataclass, field
 
 import httpx
 from faker import Faker
@@ -14,7 +13,8 @@ from faker import Faker
 from fake_upstream import ControlError, FakeUpstream, RemoteUpstream
 from harness.client import OciClient
 from harness.redact import Redactor
-from harness.targets import Target, TargetError, TargetOptions, UpstreamInfo, make_target
+from harness.spec import RunSpec
+from harness.targets import Target, TargetError, UpstreamInfo, make_target
 
 # A proxy that never gives up on its upstream is called hung after this long.
 HANG_BOUND = 5.0
@@ -22,32 +22,20 @@ MARGIN = 2.0
 USER = "pullthrough"
 
 
-@dataclass(frozen=True)
-class WorldConfig:
-    target: str = "reference"
-    target_options: TargetOptions = field(default_factory=TargetOptions)
-    profile: str = "documented"
-    strict: bool = False
-    upstream_url: str | None = None
-    upstream_control_url: str | None = None
-    control_token: str | None = None
-    seed: int = 0
-
-
 class World:
     """Starts the fake upstream (in-process, or reaches an external one), then the target pointed at it."""
 
-    def __init__(self, config: WorldConfig) -> None:
-        self.config = config
-        self.target: Target = make_target(config.target, config.target_options)
+    def __init__(self, spec: RunSpec) -> None:
+        self.spec = spec
+        self.target: Target = make_target(spec)
         self.secret = secrets.token_urlsafe(18)
         self.credentials: tuple[str, str] | None = (
-            (USER, self.secret) if "credentials" in self.target.capabilities and not config.upstream_url else None
+            (USER, self.secret) if "credentials" in self.target.capabilities and not spec.upstream_url else None
         )
         self.upstream: FakeUpstream | RemoteUpstream
         self.redactor = Redactor([self.secret])
         self._faker = Faker()
-        self._faker.seed_instance(config.seed)
+        self._faker.seed_instance(spec.seed)
         self._names = itertools.count(1)
         self._worker = os.environ.get("PYTEST_XDIST_WORKER", "w0")
 
@@ -58,12 +46,10 @@ class World:
         return (declared if declared is not None else HANG_BOUND) + MARGIN
 
     def start(self) -> None:
-        if self.config.upstream_url:
-            if not self.config.upstream_control_url:
+        if self.spec.upstream_url:
+            if not self.spec.upstream_control_url:
                 raise TargetError("--upstream-url needs --upstream-control-url (the fake upstream's control API)")
-            remote = RemoteUpstream(
-                self.config.upstream_url, self.config.upstream_control_url, self.config.control_token
-            )
+            remote = RemoteUpstream(self.spec.upstream_url, self.spec.upstream_control_url, self.spec.control_token)
             try:
                 remote.check()
             except ControlError as error:
@@ -72,7 +58,7 @@ class World:
         else:
             users = {USER: self.secret} if self.credentials else None
             self.upstream = FakeUpstream(
-                auth="token" if self.credentials else "none", users=users, seed=self.config.seed
+                auth="token" if self.credentials else "none", users=users, seed=self.spec.seed
             ).start()
         user, password = self.credentials or (None, None)
         try:

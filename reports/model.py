@@ -17,6 +17,45 @@ SCHEMA_VERSION = 1
 NO_OBSERVATION = "no-observation"
 
 
+class Kind(StrEnum):
+    """What a case observed, before qualifiers; every kind a scenario may record is named here."""
+
+    # One request's outcome, from harness.observe.classify.
+    SERVED_CACHED = "served-cached"  # 200, the cached digest, verified
+    SERVED_FRESH = "served-fresh"  # 200, the new upstream digest, verified
+    SERVED = "served"  # 200, correct bytes, neither known digest (e.g. a cold pull)
+    NOT_FOUND = "not-found"
+    CLEAN_ERROR = "clean-error"  # non-2xx with an OCI error body
+    UNCLEAN_ERROR = "unclean-error"  # non-2xx without one
+    WRONG_BYTES = "wrong-bytes"
+    PARTIAL = "partial"
+    HANG = "hang"
+    CONNECTION_ERROR = "connection-error"
+    REDIRECT = "redirect"
+    # Rule-specific observations, recorded by the scenarios.
+    UPSTREAM_REQUESTS = "upstream-requests"
+    HEAD_PARITY = "head-parity"
+    HEAD_MISMATCH = "head-mismatch"
+    DIGEST_HEADER_OK = "digest-header-ok"
+    DIGEST_HEADER_MISSING = "digest-header-missing"
+    DIGEST_HEADER_WRONG = "digest-header-wrong"
+    BYTE_IDENTICAL = "byte-identical"
+    CHANGED = "changed"
+    STORED_BYTES = "stored-bytes"
+    CONVERTED = "converted"
+    RANGED = "ranged"
+    RANGE_WRONG = "range-wrong"
+    TAGS_OK = "tags-ok"
+    TAGS_WRONG = "tags-wrong"
+    FORWARDED = "forwarded"
+    LEAKED = "leaked"
+    NO_LEAK = "no-leak"
+    SERVED_ACROSS = "served-across"
+
+
+SERVED_KINDS = frozenset({Kind.SERVED, Kind.SERVED_CACHED, Kind.SERVED_FRESH})
+
+
 class Verdict(StrEnum):
     PASS = "pass"  # the observation is what the profile expects
     FAIL = "fail"  # a gating rule does not hold
@@ -58,7 +97,7 @@ class UpstreamRequest:
 class Observation:
     """What happened, classified. `label` is what diffs compare, e.g. `clean-error(503 UNAVAILABLE)`."""
 
-    kind: str
+    kind: Kind
     label: str
     status: int | None = None
     error_code: str | None = None
@@ -68,11 +107,31 @@ class Observation:
     detail: str = ""
     upstream: dict[str, int] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", Kind(self.kind))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Observation:
+        return cls(**data)
+
 
 @dataclass(frozen=True)
 class Transcripts:
     client: list[Exchange] = field(default_factory=list)
     upstream: list[UpstreamRequest] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Transcripts:
+        return cls(
+            client=[Exchange(**e) for e in data.get("client", [])],
+            upstream=[UpstreamRequest(**u) for u in data.get("upstream", [])],
+        )
 
 
 @dataclass(frozen=True)
@@ -103,6 +162,19 @@ class CaseResult:
         if bracket and rest.endswith("]"):
             return rest[:-1]
         return "-".join(self.params.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaseResult:
+        observation = data.get("observation")
+        return cls(
+            **{k: v for k, v in data.items() if k not in ("observation", "transcripts", "verdict")},
+            verdict=Verdict(data["verdict"]),
+            observation=Observation.from_dict(observation) if observation else None,
+            transcripts=Transcripts.from_dict(data.get("transcripts") or {}),
+        )
 
 
 @dataclass(frozen=True)
@@ -158,22 +230,9 @@ class Results:
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise ValueError(f"results schema version {version!r} is not {SCHEMA_VERSION}")
-        return cls(run=RunInfo(**data["run"]), cases=[_case(c) for c in data["cases"]], schema_version=version)
+        cases = [CaseResult.from_dict(c) for c in data["cases"]]
+        return cls(run=RunInfo(**data["run"]), cases=cases, schema_version=version)
 
     @classmethod
     def read(cls, path: str | Path) -> Results:
         return cls.from_dict(json.loads(Path(path).read_text()))
-
-
-def _case(data: dict[str, Any]) -> CaseResult:
-    observation = data.get("observation")
-    transcripts = data.get("transcripts") or {}
-    return CaseResult(
-        **{k: v for k, v in data.items() if k not in ("observation", "transcripts", "verdict")},
-        verdict=Verdict(data["verdict"]),
-        observation=Observation(**observation) if observation else None,
-        transcripts=Transcripts(
-            client=[Exchange(**e) for e in transcripts.get("client", [])],
-            upstream=[UpstreamRequest(**u) for u in transcripts.get("upstream", [])],
-        ),
-    )

@@ -8,7 +8,7 @@ from fake_upstream import Image, Match
 from harness.case import Case
 from harness.expect import Expect, kinds, not_found, predicate
 from harness.observe import classify
-from reports.model import Observation
+from reports.model import Kind, Observation
 from scenarios._cells import Cell, cell, cells, relabel
 
 _MANIFEST_CODES = ("MANIFEST_UNKNOWN", "NAME_UNKNOWN")
@@ -62,7 +62,7 @@ def test_rate_limited(case: Case, cell: Cell) -> None:
     case.check(
         observation,
         predicate(
-            "429 with Retry-After", lambda o: o.status == 429 and o.kind == "clean-error" and "Retry" not in o.label
+            "429 with Retry-After", lambda o: o.status == 429 and o.kind == Kind.CLEAN_ERROR and "Retry" not in o.label
         ),
     )
 
@@ -70,7 +70,7 @@ def test_rate_limited(case: Case, cell: Cell) -> None:
 def _names_upstream(statuses: tuple[int, ...]) -> Expect:
     return predicate(
         f"clean error {'/'.join(map(str, statuses))} naming the upstream failure",
-        lambda o: o.kind == "clean-error" and o.status in statuses and "upstream" in o.detail.lower(),
+        lambda o: o.kind == Kind.CLEAN_ERROR and o.status in statuses and "upstream" in o.detail.lower(),
     )
 
 
@@ -97,7 +97,8 @@ def test_upstream_black_holed(case: Case, cell: Cell) -> None:
     case.check(
         observation,
         predicate(
-            f"clean error 504 within {case.world.timeout:.0f}s", lambda o: o.kind == "clean-error" and o.status == 504
+            f"clean error 504 within {case.world.timeout:.0f}s",
+            lambda o: o.kind == Kind.CLEAN_ERROR and o.status == 504,
         ),
     )
 
@@ -120,8 +121,8 @@ def test_upstream_refuses_credentials(case: Case, fault: str) -> None:
         predicate(
             "502 saying the upstream refused the proxy's credentials, or 401/403 without the upstream's realm",
             lambda o: (
-                (o.kind == "clean-error" and o.status == 502 and "upstream" in o.detail.lower())
-                or (o.kind == "clean-error" and o.status in (401, 403) and "realm" not in o.label)
+                (o.kind == Kind.CLEAN_ERROR and o.status == 502 and "upstream" in o.detail.lower())
+                or (o.kind == Kind.CLEAN_ERROR and o.status in (401, 403) and "realm" not in o.label)
             ),
         ),
     )
@@ -136,5 +137,5 @@ def test_fault_mid_body(case: Case, cell: Cell, fault: str) -> None:
     case.mark()
     case.check(
         case.observe(image, cell.what, cell.method),
-        kinds("served", "partial", "clean-error", "not-found", "connection-error", "unclean-error"),
+        kinds(Kind.SERVED, Kind.PARTIAL, Kind.CLEAN_ERROR, Kind.NOT_FOUND, Kind.CONNECTION_ERROR, Kind.UNCLEAN_ERROR),
     )

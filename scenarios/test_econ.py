@@ -11,7 +11,7 @@ from fake_upstream import Match
 from harness.case import Case, digest_of
 from harness.expect import predicate
 from harness.observe import upstream_counts
-from reports.model import Observation
+from reports.model import Kind, Observation
 
 CLIENTS = 20
 COALESCE_BLOB = 1 << 20
@@ -47,7 +47,7 @@ def test_concurrent_cold_pulls_share_one_fetch(case: Case) -> None:
     case.settle(image, only=[layer])
     gets = sum(1 for e in case.journal() if e.method == "GET" and e.reference == layer)
     observation = Observation(
-        "upstream-requests",
+        Kind.UPSTREAM_REQUESTS,
         f"upstream-requests(GET blob={_few(gets)}), {whole}/{CLIENTS} whole",
         detail=f"{CLIENTS} concurrent cold GETs: {gets} upstream GETs, {whole} clients got the whole, correct blob",
         upstream={"GET blob": gets},
@@ -72,7 +72,7 @@ def test_head_of_cold_content_is_no_upstream_get(case: Case, what: str) -> None:
     counts = upstream_counts(case.upstream_requests())
     sent = "GET" if counts.get(f"GET {kind}") else "HEAD only" if counts.get(f"HEAD {kind}") else "none"
     observation = Observation(
-        "upstream-requests",
+        Kind.UPSTREAM_REQUESTS,
         f"upstream-requests({sent})",
         status=answer.status,
         detail=f"client HEAD answered {answer.status}; upstream saw {counts}",
@@ -96,7 +96,7 @@ def test_cold_blob_is_fetched_once(case: Case) -> None:
     case.settle(image, only=[layer])
     gets = sum(1 for e in case.journal() if e.method == "GET" and e.reference == layer)
     observation = Observation(
-        "upstream-requests",
+        Kind.UPSTREAM_REQUESTS,
         f"upstream-requests(GET blob={_few(gets)})",
         status=answer.status,
         detail=f"{gets} upstream GETs for one cold blob GET",
@@ -114,7 +114,7 @@ def test_tokens_are_reused(case: Case) -> None:
         case.client.pull(case.path(image), image.tag or image.digest)
     tokens = sum(1 for e in case.journal() if e.kind == "token")
     observation = Observation(
-        "upstream-requests",
+        Kind.UPSTREAM_REQUESTS,
         f"upstream-requests(token={_few(tokens)})",
         detail=f"{tokens} token requests for {PULLS} pulls of one repository",
         upstream={"GET token": tokens},

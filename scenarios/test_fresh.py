@@ -8,7 +8,7 @@ from fake_upstream import Image
 from harness.case import Case
 from harness.expect import predicate, served_cached, served_fresh
 from harness.observe import upstream_counts
-from reports.model import Observation
+from reports.model import Kind, Observation
 from scenarios._cells import Cell, cells, relabel
 
 
@@ -20,7 +20,7 @@ def _pull(case: Case, image: Image, fresh: Image | None = None, platform: str | 
     if len(source.platforms) > 1:
         observations.append(case.observe(source, "child", "GET", platform=platform))
     observations += [case.observe(source, what, "GET", platform=platform) for what in ("config", "layer")]
-    failed = [o for o in observations if o.kind not in ("served", "served-cached", "served-fresh")]
+    failed = [o for o in observations if o.kind not in (Kind.SERVED, Kind.SERVED_CACHED, Kind.SERVED_FRESH)]
     return failed[0] if failed else observations[0]
 
 
@@ -74,7 +74,7 @@ def test_freshness_check_is_a_head(case: Case, cell: Cell) -> None:
     counts = upstream_counts(case.upstream_requests())
     heads, gets = counts.get("HEAD manifest", 0), counts.get("GET manifest", 0)
     label = f"upstream-requests(HEAD manifest={heads}, GET manifest={gets})"
-    observation = Observation("upstream-requests", label, detail=f"upstream saw {counts}", upstream=counts)
+    observation = Observation(Kind.UPSTREAM_REQUESTS, label, detail=f"upstream saw {counts}", upstream=counts)
     case.check(
         observation,
         predicate("a manifest HEAD upstream, no manifest GET", lambda o: o.upstream.get("GET manifest", 0) == 0),

@@ -6,6 +6,7 @@ import pytest
 
 from harness.case import Case
 from harness.expect import by_profile, kinds, not_found, served_cached
+from reports.model import Kind
 
 PLATFORMS = ("linux/amd64", "linux/arm64", "linux/arm/v7")
 
@@ -36,6 +37,6 @@ def test_index_deleted_upstream(case: Case, what: str) -> None:
         expect = by_profile(documented=served_cached(), harbor_2_14_docs=not_found())
         observation = case.observe(image, "tag", "GET")
     else:
-        expect = by_profile(documented=served_cached(), harbor_2_14_docs=kinds("served-cached", "not-found"))
+        expect = by_profile(documented=served_cached(), harbor_2_14_docs=kinds(Kind.SERVED_CACHED, Kind.NOT_FOUND))
         observation = case.observe(image, "child", "GET", platform="linux/arm64")
     case.check(observation, expect)

@@ -11,9 +11,10 @@ from harness.case import Case, digest_of
 from harness.expect import kinds, predicate, served
 from harness.observe import classify
 from harness.poll import wait_until
+from reports.model import Kind
 from scenarios._cells import Cell, cells, relabel
 
-_NOT_WRONG = ("served", "partial", "clean-error", "not-found", "connection-error", "unclean-error")
+_NOT_WRONG = (Kind.SERVED, Kind.PARTIAL, Kind.CLEAN_ERROR, Kind.NOT_FOUND, Kind.CONNECTION_ERROR, Kind.UNCLEAN_ERROR)
 RESTART_BLOB = 4 << 20
 RESTART_RATE = 256 << 10
 PROGRESS_DEADLINE = 10.0
@@ -32,7 +33,7 @@ def test_corrupt_bytes(case: Case, cell: Cell) -> None:
     case.mark()
     case.check(
         case.observe(image, cell.what, cell.method),
-        kinds(*(k for k in _NOT_WRONG if k != "served")),
+        kinds(*(k for k in _NOT_WRONG if k is not Kind.SERVED)),
         note="nothing was cached (asked again with the upstream refused)",
     )
 
@@ -44,7 +45,7 @@ def test_truncated_body(case: Case, cell: Cell) -> None:
     case.upstream.add_fault("truncate", Match(method="GET", kind="blob", repository=image.repository), times=1)
     case.mark()
     first = case.observe(image, cell.what, cell.method)
-    case.check(first, kinds("partial", "clean-error", "connection-error", "unclean-error", "served"))
+    case.check(first, kinds(Kind.PARTIAL, Kind.CLEAN_ERROR, Kind.CONNECTION_ERROR, Kind.UNCLEAN_ERROR, Kind.SERVED))
     case.mark()
     case.check(
         case.observe(image, cell.what, cell.method),
@@ -89,7 +90,7 @@ def test_killed_during_cold_pull(case: Case) -> None:
     case.mark()
     case.check(
         case.observe(image, "layer", "GET"),
-        kinds(*(k for k in _NOT_WRONG if k != "served")),
+        kinds(*(k for k in _NOT_WRONG if k is not Kind.SERVED)),
         note="after kill -9 and restart, with the upstream refused, no partial file is served",
     )
     case.upstream.set_outage("none")

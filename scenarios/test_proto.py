@@ -11,7 +11,7 @@ from harness.client import Answer
 from harness.expect import kinds, label, predicate
 from harness.observe import classify, upstream_counts
 from oci_wire import DOCKER_MANIFEST, OCI_MANIFEST
-from reports.model import Observation
+from reports.model import Kind, Observation
 from scenarios._cells import Cell, cells
 
 _HEAD_HEADERS = ("content-type", "content-length", "docker-content-digest")
@@ -31,7 +31,7 @@ _FORMATS = {
 }
 
 
-def _observation(kind: str, detail: str, answer: Answer | None = None) -> Observation:
+def _observation(kind: Kind, detail: str, answer: Answer | None = None) -> Observation:
     return Observation(kind, kind, status=answer.status if answer else None, detail=detail)
 
 
@@ -52,12 +52,12 @@ def test_head_matches_get(case: Case, cell: Cell, state: str) -> None:
     if get.status != 200:
         observation = classify(get, asked=None if cell.what == "tag" else digest_of(image, cell.what))
     elif differing:
-        observation = _observation("head-mismatch", f"HEAD and GET differ in {', '.join(differing)}", head)
+        observation = _observation(Kind.HEAD_MISMATCH, f"HEAD and GET differ in {', '.join(differing)}", head)
         observation = Observation(
-            "head-mismatch", f"head-mismatch({', '.join(differing)})", status=head.status, detail=observation.detail
+            Kind.HEAD_MISMATCH, f"head-mismatch({', '.join(differing)})", status=head.status, detail=observation.detail
         )
     else:
-        observation = _observation("head-parity", "HEAD answers as GET does, without a body", head)
+        observation = _observation(Kind.HEAD_PARITY, "HEAD answers as GET does, without a body", head)
     case.check(observation, label("head-parity"))
 
 
@@ -73,11 +73,11 @@ def test_digest_header(case: Case, cell: Cell, state: str) -> None:
     if answer.status != 200 or not answer.complete:
         observation = classify(answer)
     elif header is None:
-        observation = _observation("digest-header-missing", "200 without Docker-Content-Digest", answer)
+        observation = _observation(Kind.DIGEST_HEADER_MISSING, "200 without Docker-Content-Digest", answer)
     elif header != answer.body_digest:
-        observation = _observation("digest-header-wrong", f"header {header}, body {answer.body_digest}", answer)
+        observation = _observation(Kind.DIGEST_HEADER_WRONG, f"header {header}, body {answer.body_digest}", answer)
     else:
-        observation = _observation("digest-header-ok", f"Docker-Content-Digest {header}", answer)
+        observation = _observation(Kind.DIGEST_HEADER_OK, f"Docker-Content-Digest {header}", answer)
     case.check(observation, label("digest-header-ok"))
 
 
@@ -95,14 +95,14 @@ def test_media_type_and_bytes_unchanged(case: Case, fmt: str, state: str) -> Non
     if answer.status != 200 or not answer.complete:
         observation = classify(answer)
     elif content_type != image.media_type:
-        observation = _observation("changed", f"Content-Type {content_type}, upstream {image.media_type}", answer)
-        observation = Observation("changed", "changed(content-type)", status=200, detail=observation.detail)
+        observation = _observation(Kind.CHANGED, f"Content-Type {content_type}, upstream {image.media_type}", answer)
+        observation = Observation(Kind.CHANGED, "changed(content-type)", status=200, detail=observation.detail)
     elif answer.body_digest != image.digest:
         observation = Observation(
-            "changed", "changed(bytes)", status=200, detail=f"body {answer.body_digest}, upstream {image.digest}"
+            Kind.CHANGED, "changed(bytes)", status=200, detail=f"body {answer.body_digest}, upstream {image.digest}"
         )
     else:
-        observation = _observation("byte-identical", f"{content_type}, {image.digest}", answer)
+        observation = _observation(Kind.BYTE_IDENTICAL, f"{content_type}, {image.digest}", answer)
     case.check(observation, label("byte-identical"))
 
 
@@ -126,10 +126,10 @@ def test_accept_excludes_stored_type(case: Case, fmt: str, accept: str, state: s
     if answer.status == 200 and answer.complete:
         unchanged = content_type == image.media_type and answer.body_digest == image.digest
         observation = (
-            _observation("stored-bytes", "the stored manifest, unconverted", answer)
+            _observation(Kind.STORED_BYTES, "the stored manifest, unconverted", answer)
             if unchanged
             else Observation(
-                "converted",
+                Kind.CONVERTED,
                 "converted",
                 status=200,
                 detail=f"{content_type} {answer.body_digest} for stored {image.media_type} {image.digest}",
@@ -141,7 +141,7 @@ def test_accept_excludes_stored_type(case: Case, fmt: str, accept: str, state: s
         observation,
         predicate(
             "404 MANIFEST_UNKNOWN or the stored bytes unconverted",
-            lambda o: o.kind == "stored-bytes" or o.label == "not-found(MANIFEST_UNKNOWN)",
+            lambda o: o.kind == Kind.STORED_BYTES or o.label == "not-found(MANIFEST_UNKNOWN)",
         ),
     )
 
@@ -171,12 +171,12 @@ def test_range_on_cached_blob(case: Case, requested: str) -> None:
         )
     got = f"{answer.status} {answer.headers.get('content-range', '')}".strip()
     observation = Observation(
-        "ranged" if ok else "range-wrong",
+        Kind.RANGED if ok else Kind.RANGE_WRONG,
         f"{'ranged' if ok else 'range-wrong'}({got})",
         status=answer.status,
         detail=f"asked {requested}, expected {expected}, got {got}",
     )
-    case.check(observation, kinds("ranged"))
+    case.check(observation, kinds(Kind.RANGED))
 
 
 @pytest.mark.rule("PROTO-TAGS")
@@ -206,7 +206,10 @@ def test_tags_list(case: Case, upstream: str) -> None:
         observation = classify(answer)
     else:
         observation = Observation(
-            "tags-ok" if ok else "tags-wrong", "tags-ok" if ok else "tags-wrong", status=answer.status, detail=detail
+            Kind.TAGS_OK if ok else Kind.TAGS_WRONG,
+            "tags-ok" if ok else "tags-wrong",
+            status=answer.status,
+            detail=detail,
         )
     case.check(observation, label("tags-ok"))
 
@@ -242,7 +245,7 @@ def test_push_is_refused(case: Case, operation: str) -> None:
     observation = classify(answer, upstream=case.upstream_requests())
     if writes:
         observation = Observation(
-            "forwarded",
+            Kind.FORWARDED,
             f"forwarded({', '.join(writes)})",
             status=answer.status,
             detail=f"the upstream received {writes}",
@@ -276,7 +279,7 @@ def test_error_bodies(case: Case, error: str) -> None:
         predicate(
             "an OCI error body whose code fits the status",
             lambda o: (
-                o.kind in ("clean-error", "not-found")
+                o.kind in (Kind.CLEAN_ERROR, Kind.NOT_FOUND)
                 and o.status is not None
                 and (o.status >= 500 or o.error_code in _CODES_FOR_STATUS.get(o.status, {o.error_code}))
             ),

@@ -10,7 +10,7 @@ from fake_upstream import Match
 from harness.case import Case, digest_of
 from harness.expect import kinds, label, predicate
 from harness.observe import classify
-from reports.model import Observation
+from reports.model import Kind, Observation
 
 
 @pytest.mark.rule("SEC-CREDS")
@@ -31,7 +31,7 @@ def test_credentials_never_leak(case: Case) -> None:
     places = {"responses": "".join(_raw(e) for e in case.client.raw_answers), "proxy log": case.world.target.logs()}
     leaks = sorted(where for where, text in places.items() if secret in text or basic in text)
     observation = Observation(
-        "leaked" if leaks else "no-leak",
+        Kind.LEAKED if leaks else Kind.NO_LEAK,
         f"leaked({', '.join(leaks)})" if leaks else "no-leak",
         detail=f"searched {len(case.client.raw_answers)} responses and {len(places['proxy log'])} bytes of log",
     )
@@ -51,14 +51,14 @@ def test_blob_cached_via_one_repository_is_not_served_via_another(case: Case) ->
     other = case.image(layers=(41_000,))
     answer = case.client.blob(case.path(other), digest_of(private, "layer"))
     observation = classify(answer, asked=digest_of(private, "layer"))
-    if observation.kind in ("served", "served-cached"):
+    if observation.kind in (Kind.SERVED, Kind.SERVED_CACHED):
         observation = Observation(
-            "served-across",
+            Kind.SERVED_ACROSS,
             "served-across",
             status=answer.status,
             detail="a blob the upstream has only in another repository was served",
         )
-    case.check(observation, kinds("not-found"))
+    case.check(observation, kinds(Kind.NOT_FOUND))
 
 
 _BAD = {
@@ -81,6 +81,6 @@ def test_hostile_paths(case: Case, shape: str) -> None:
     case.check(
         observation,
         predicate(
-            "clean 400 or 404 error", lambda o: o.kind in ("clean-error", "not-found") and o.status in (400, 404)
+            "clean 400 or 404 error", lambda o: o.kind in (Kind.CLEAN_ERROR, Kind.NOT_FOUND) and o.status in (400, 404)
         ),
     )

@@ -7,6 +7,7 @@ import pytest
 from fake_upstream import Match
 from harness.case import Case
 from harness.expect import by_profile, kinds, not_found, predicate, served_cached
+from reports.model import Kind
 from scenarios._cells import CACHED, Cell, relabel
 
 # More upstream requests than this for one client request is retrying in a loop.
@@ -64,10 +65,10 @@ def test_deleted_upstream(case: Case, cell: Cell, deleted: str) -> None:
     by_tag = cell.what == "tag"
     expect = by_profile(
         documented=served_cached(),
-        harbor_2_14_docs=not_found() if by_tag else kinds("served-cached", "not-found"),
+        harbor_2_14_docs=not_found() if by_tag else kinds(Kind.SERVED_CACHED, Kind.NOT_FOUND),
     )
     case.check(case.observe(image, cell.what, cell.method), expect)
-    if case.world.config.profile == "documented":
+    if case.world.spec.profile == "documented":
         case.upstream.set_outage("refused")
         case.mark()
         case.check(

@@ -14,6 +14,8 @@ from typing import Any
 import uvloop
 from rich.console import Console
 
+from harness.commands import UsageError
+
 DEFAULT_PORT = 5002  # 5001 is the fake upstream's control port
 PASSWORD_ENV = "PULLTHROUGH_UPSTREAM_PASSWORD"
 
@@ -61,7 +63,6 @@ def register(commands: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from harness.cli import UsageError
     from proxy_under_test import CacheLocked, ProxyConfig, ReferenceProxy
 
     try:
@@ -103,7 +104,6 @@ def default_cache_dir() -> Path:
 
 
 def _projects(values: list[str]) -> dict[str, str]:
-    from harness.cli import UsageError
 
     projects = {}
     for value in values:

@@ -9,6 +9,8 @@ import logging
 import signal
 from typing import TYPE_CHECKING, Any
 
+from harness.commands import UsageError
+
 if TYPE_CHECKING:  # the registry loads only when this command runs, not with every subcommand
     from fake_upstream import FakeUpstream, UpstreamConfig
 
@@ -35,7 +37,6 @@ def register(commands: Any) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from fake_upstream import RegistryError
-    from harness.cli import UsageError
 
     config = _config(args)
     # The registry's warnings and errors (a TLS hello on the plain-HTTP port, say) go to stderr.
@@ -60,7 +61,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def _config(args: argparse.Namespace) -> UpstreamConfig:
     from fake_upstream import ConfigError, load_config, parse_config
-    from harness.cli import UsageError
 
     users = None
     if args.users:

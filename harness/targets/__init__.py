@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
-from harness.targets.base import Target, TargetError, TargetOptions, UpstreamInfo
+from harness.targets.base import Target, TargetError, UpstreamInfo
+
+if TYPE_CHECKING:
+    from harness.spec import RunSpec
 
 TARGETS = {
     "reference": "harness.targets.reference:ReferenceTarget",
@@ -14,13 +18,17 @@ TARGETS = {
 }
 
 
-def make_target(name: str, options: TargetOptions) -> Target:
+def target_class(name: str) -> type[Target]:
     try:
         module_name, _, class_name = TARGETS[name].partition(":")
     except KeyError:
-        raise TargetError(f"unknown target {name!r}; one of {', '.join(TARGETS)}") from None
-    target_class: type[Target] = getattr(importlib.import_module(module_name), class_name)
-    return target_class(options)
+        raise TargetError(f"unknown target {name!r}; one of: {', '.join(TARGETS)}") from None
+    found: type[Target] = getattr(importlib.import_module(module_name), class_name)
+    return found
 
 
-__all__ = ["TARGETS", "Target", "TargetError", "TargetOptions", "UpstreamInfo", "make_target"]
+def make_target(spec: RunSpec) -> Target:
+    return target_class(spec.target)(spec)
+
+
+__all__ = ["TARGETS", "Target", "TargetError", "UpstreamInfo", "make_target", "target_class"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from harness.client import OciClient
+    from harness.spec import RunSpec
 
 
 class TargetError(RuntimeError):
@@ -24,18 +25,6 @@ class UpstreamInfo:
     password: str | None = None
 
 
-@dataclass(frozen=True)
-class TargetOptions:
-    """Options from the command line; each target takes what it understands."""
-
-    defects: tuple[str, ...] = ()
-    proxy_url: str | None = None
-    path_template: str = "{repository}"
-    upstream_timeout: float | None = None
-    subprocess: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
-
-
 class Target(ABC):
     """One proxy implementation under test.
 
@@ -46,8 +35,18 @@ class Target(ABC):
     name: ClassVar[str]
     capabilities: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, options: TargetOptions) -> None:
-        self.options = options
+    def __init__(self, spec: RunSpec) -> None:
+        self.spec = spec
+
+    @classmethod
+    def check(cls, spec: RunSpec) -> None:
+        """Raise TargetError if `spec` asks this target for something it cannot do (run once, from RunSpec)."""
+        if spec.defects and "defects" not in cls.capabilities:
+            raise TargetError(f"--defect applies to --target reference only, not {cls.name}")
+
+    @classmethod  # noqa: B027
+    def preflight(cls, spec: RunSpec) -> None:
+        """Raise TargetError if this machine cannot run the target (a missing peer binary), before any worker."""
 
     @property
     @abstractmethod
@@ -68,7 +67,7 @@ class Target(ABC):
 
     def path(self, repository: str) -> str:
         """The proxy's repository path for an upstream repository (Harbor: `<project>/<repository>`)."""
-        return self.options.path_template.format(repository=repository)
+        return self.spec.path_template.format(repository=repository)
 
     def settle(self, client: OciClient, repository: str, digests: Sequence[str]) -> None:  # noqa: B027
         """Wait until content just pulled is really cached; most proxies cache before answering."""

@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, ClassVar
 from harness.peers import PeerMissing, require_peer
 from harness.poll import Timeout, wait_until
 from harness.targets._process import ServerProcess, free_port
-from harness.targets.base import Target, TargetError, TargetOptions, UpstreamInfo
+from harness.targets.base import Target, TargetError, UpstreamInfo
 
 if TYPE_CHECKING:
     from harness.client import OciClient
+    from harness.spec import RunSpec
 
 _BINARY = "docker-registry"
 _SETTLE_TIMEOUT = 10.0
@@ -56,8 +57,12 @@ class DistributionTarget(Target):
     name = "distribution"
     capabilities: ClassVar[frozenset[str]] = frozenset({"credentials", "restart", "logs"})
 
-    def __init__(self, options: TargetOptions) -> None:
-        super().__init__(options)
+    @classmethod
+    def preflight(cls, spec: RunSpec) -> None:
+        _require_binary()
+
+    def __init__(self, spec: RunSpec) -> None:
+        super().__init__(spec)
         self._directory: Path | None = None
         self._server: ServerProcess | None = None
         self._last_logs = ""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from harness.targets.base import Target, TargetError, TargetOptions, UpstreamInfo
+from harness.targets.base import Target, TargetError, UpstreamInfo
+
+if TYPE_CHECKING:
+    from harness.spec import RunSpec
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -13,20 +16,26 @@ class ExternalTarget(Target):
     name = "external"
     capabilities: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, options: TargetOptions) -> None:
-        super().__init__(options)
-        if not options.proxy_url:
+    @classmethod
+    def check(cls, spec: RunSpec) -> None:
+        super().check(spec)
+        if not spec.proxy_url:
             raise TargetError("--target external needs --proxy-url URL (the proxy, pointed at your fake upstream)")
-        if "{repository}" not in options.path_template:
+        if not (spec.upstream_url and spec.upstream_control_url):
+            raise TargetError(
+                "--target external needs --upstream-url and --upstream-control-url: the fake upstream "
+                "your proxy is pointed at (start one with `pullthrough upstream`)"
+            )
+        if "{repository}" not in spec.path_template:
             raise TargetError("--path-template must contain {repository}, e.g. 'myproject/{repository}'")
 
     @property
     def url(self) -> str:
-        return (self.options.proxy_url or "").rstrip("/")
+        return (self.spec.proxy_url or "").rstrip("/")
 
     @property
     def upstream_timeout(self) -> float:
-        return self.options.upstream_timeout or DEFAULT_TIMEOUT
+        return self.spec.upstream_timeout or DEFAULT_TIMEOUT
 
     def start(self, upstream: UpstreamInfo) -> None:
         """Nothing to start; reachability is checked by the world before the first case."""

@@ -5,7 +5,7 @@ digest cached 60 d, tag manifests with `proxy_cache_valid 0s` (rpardini's defaul
 `proxy_cache_use_stale error timeout http_500 http_502 http_504 http_429`, `proxy_cache_lock`, the cache key
 `$uri`, pushes answered 405, and every upstream timeout set to the declared `upstream_timeout`. Everything it
 writes (cache, temp files, pid, logs) stays in one temp dir. Note that nginx does not store a response whose
-validity is 0 s, so by default no tag is ever cached; `extra["manifest_cache"] = "1h"` is rpardini's
+validity is 0 s, so by default no tag is ever cached; `--nginx-manifest-cache 1h` is rpardini's
 ENABLE_MANIFEST_CACHE=true (one tier, that validity), which makes tags servable stale after it runs out.
 """
 
@@ -31,10 +31,11 @@ import httpx
 from harness.peers import PeerMissing, require_peer
 from harness.poll import Timeout, wait_until
 from harness.targets._process import ServerProcess, free_port
-from harness.targets.base import Target, TargetError, TargetOptions, UpstreamInfo
+from harness.targets.base import Target, TargetError, UpstreamInfo
 
 if TYPE_CHECKING:
     from harness.client import OciClient
+    from harness.spec import RunSpec
 
 _BINARY = "nginx"
 DEFAULT_UPSTREAM_TIMEOUT = 2.0
@@ -174,14 +175,21 @@ class NginxTarget(Target):
     name = "nginx"
     capabilities: ClassVar[frozenset[str]] = frozenset({"restart", "logs"})
 
-    def __init__(self, options: TargetOptions) -> None:
-        super().__init__(options)
-        self._timeout = options.upstream_timeout or DEFAULT_UPSTREAM_TIMEOUT
-        self._manifest_cache = options.extra.get("manifest_cache") or None
-        if self._timeout <= 0:
-            raise TargetError("the upstream timeout must be positive")
-        if self._manifest_cache is not None and not _NGINX_TIME.match(self._manifest_cache):
-            raise TargetError(f"manifest_cache must be an nginx time such as 10m or 1h, not {self._manifest_cache!r}")
+    @classmethod
+    def check(cls, spec: RunSpec) -> None:
+        super().check(spec)
+        cache = spec.nginx_manifest_cache
+        if cache is not None and not _NGINX_TIME.match(cache):
+            raise TargetError(f"--nginx-manifest-cache takes an nginx time such as 10m or 1h, not {cache!r}")
+
+    @classmethod
+    def preflight(cls, spec: RunSpec) -> None:
+        _require_binary()
+
+    def __init__(self, spec: RunSpec) -> None:
+        super().__init__(spec)
+        self._timeout = spec.upstream_timeout or DEFAULT_UPSTREAM_TIMEOUT
+        self._manifest_cache = spec.nginx_manifest_cache
         self._directory: Path | None = None
         self._server: ServerProcess | None = None
         self._last_logs = ""

@@ -6,10 +6,13 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from harness.targets._process import ServerProcess, free_port
-from harness.targets.base import Target, TargetError, TargetOptions, UpstreamInfo
+from harness.targets.base import Target, TargetError, UpstreamInfo
+
+if TYPE_CHECKING:
+    from harness.spec import RunSpec
 
 DEFAULT_TIMEOUT = 1.0
 
@@ -18,14 +21,17 @@ class ReferenceTarget(Target):
     name = "reference"
     capabilities: ClassVar[frozenset[str]] = frozenset({"credentials", "restart", "logs", "defects"})
 
-    def __init__(self, options: TargetOptions) -> None:
-        super().__init__(options)
+    @classmethod
+    def check(cls, spec: RunSpec) -> None:
         from proxy_under_test import DEFECTS
 
-        unknown = [d for d in options.defects if d not in DEFECTS]
+        unknown = [d for d in spec.defects if d not in DEFECTS]
         if unknown:
             raise TargetError(f"unknown defect {unknown[0]!r}; one of: {', '.join(sorted(DEFECTS))}")
-        self._timeout = options.upstream_timeout or DEFAULT_TIMEOUT
+
+    def __init__(self, spec: RunSpec) -> None:
+        super().__init__(spec)
+        self._timeout = spec.upstream_timeout or DEFAULT_TIMEOUT
         self._dir = Path(tempfile.mkdtemp(prefix="pullthrough-reference-"))
         self._proxy: object | None = None
         self._process: ServerProcess | None = None
@@ -42,7 +48,7 @@ class ReferenceTarget(Target):
 
     def start(self, upstream: UpstreamInfo) -> None:
         self._upstream = upstream
-        if self.options.subprocess:
+        if not self.spec.in_process:
             self._start_process(free_port())
         else:
             self._start_thread()
@@ -58,7 +64,7 @@ class ReferenceTarget(Target):
 
     def restart(self, *, kill: bool) -> None:
         if self._process is None:
-            raise TargetError("restart needs the reference proxy as a subprocess (TargetOptions.subprocess)")
+            raise TargetError("restart needs the reference proxy as a subprocess (not --in-process)")
         port = self._process.port
         self._process.stop(kill=kill)
         self._start_process(port)
@@ -81,7 +87,7 @@ class ReferenceTarget(Target):
             upstream_user=self._upstream.username,
             upstream_password=self._upstream.password,
             upstream_timeout=self._timeout,
-            defects=frozenset(self.options.defects),
+            defects=frozenset(self.spec.defects),
         )
         proxy = ReferenceProxy(config)
         proxy.start()
@@ -106,7 +112,7 @@ class ReferenceTarget(Target):
         ]
         if self._upstream.username is not None:
             command += ["--upstream-user", self._upstream.username]
-        for defect in self.options.defects:
+        for defect in self.spec.defects:
             command += ["--defect", defect]
         env = {"PULLTHROUGH_UPSTREAM_PASSWORD": self._upstream.password or ""}
         self._process = ServerProcess(command, port=port, log=self._dir / "proxy.log", env=env)

@@ -13,7 +13,17 @@ from datetime import UTC, datetime, timedelta
 
 from faker import Faker
 
-from reports.model import CaseResult, Exchange, Observation, Results, RunInfo, Transcripts, UpstreamRequest, Verdict
+from reports.model import (
+    CaseResult,
+    Exchange,
+    Kind,
+    Observation,
+    Results,
+    RunInfo,
+    Transcripts,
+    UpstreamRequest,
+    Verdict,
+)
 
 # Secrets planted in the generated results; no report may contain any of them.
 SECRETS = (
@@ -38,7 +48,7 @@ KINDS = (
     "hang",
     "connection-error",
     "upstream-requests",
-    "odd-new-kind",  # reports render kinds they do not know
+    "tags-wrong",
 )
 
 _CELLS = ("tag-GET", "tag-HEAD", "digest-GET", "config-GET", "layer-GET", "layer-HEAD")
@@ -323,7 +333,7 @@ def _journal(rng: random.Random, repository: str, ref: str, digest: str, fault: 
 def _hostile(case: CaseResult) -> CaseResult:
     """Markup, quotes and shell metacharacters wherever a string goes."""
     assert case.observation is not None or case.verdict is Verdict.SKIP
-    observation = case.observation or Observation(kind="x", label="x")
+    observation = case.observation or Observation(kind=Kind.SERVED, label="x")
     return replace(
         case,
         id=f"{case.rule}[{HOSTILE}-'quote\"]",
@@ -333,7 +343,7 @@ def _hostile(case: CaseResult) -> CaseResult:
         message=f"message </pre></code>{HOSTILE} & <b>bold</b> | pipe `tick` *star*",
         params={**case.params, "evil": f"\"'{HOSTILE}$(rm -rf /)"},
         expected=f"expected {HOSTILE} | pipe",
-        observation=replace(observation, kind="clean-error", label=f"clean-error(<i>{HOSTILE}</i>)", detail=HOSTILE),
+        observation=replace(observation, kind=Kind.CLEAN_ERROR, label=f"clean-error(<i>{HOSTILE}</i>)", detail=HOSTILE),
         transcripts=replace(
             case.transcripts,
             client=[

@@ -71,3 +71,10 @@ def test_unreadable_files_give_one_line(tmp_path: Path, content: bytes | None, r
         load(path)
     assert reason in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_the_schema_names_every_observation_kind() -> None:
+    from reports.model import Kind
+    from reports.validate import schema
+
+    assert schema()["$defs"]["observation"]["properties"]["kind"]["enum"] == [kind.value for kind in Kind]

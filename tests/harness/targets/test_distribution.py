@@ -11,7 +11,8 @@ from conftest import need_peer
 
 from fake_upstream import FakeUpstream, Image
 from harness.client import Answer, OciClient
-from harness.targets import TargetError, TargetOptions, UpstreamInfo, make_target
+from harness.spec import RunSpec
+from harness.targets import TargetError, UpstreamInfo, make_target
 from harness.targets.distribution import DistributionTarget, render_config
 
 REPOSITORY = "team/app"
@@ -33,7 +34,7 @@ def image(locked_upstream: FakeUpstream) -> Image:
 @pytest.fixture
 def registry(locked_upstream: FakeUpstream) -> Iterator[DistributionTarget]:
     need_peer("docker-registry")
-    target = DistributionTarget(TargetOptions())
+    target = DistributionTarget(RunSpec(target="distribution"))
     target.start(UpstreamInfo(locked_upstream.url, USER, PASSWORD))
     try:
         yield target
@@ -93,7 +94,7 @@ def test_a_kill_and_restart_keeps_the_storage_and_the_port(
 def test_an_upstream_down_at_start_is_a_one_line_error(locked_upstream: FakeUpstream) -> None:
     need_peer("docker-registry")
     locked_upstream.set_outage("refused")
-    target = DistributionTarget(TargetOptions())
+    target = DistributionTarget(RunSpec(target="distribution"))
     with pytest.raises(TargetError) as raised:
         target.start(UpstreamInfo(locked_upstream.url, USER, PASSWORD))
     message = str(raised.value)
@@ -119,7 +120,7 @@ def test_a_failed_restart_keeps_the_storage_for_the_next(
 
 def test_a_missing_binary_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    target = make_target("distribution", TargetOptions())
+    target = make_target(RunSpec(target="distribution"))
     with pytest.raises(TargetError) as raised:
         target.start(UpstreamInfo("http://127.0.0.1:9"))
     assert str(raised.value) == "docker-registry is not installed: sudo apt-get install -y docker-registry"

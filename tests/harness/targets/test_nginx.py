@@ -15,7 +15,8 @@ from conftest import need_peer
 from fake_upstream import FakeUpstream, Image, Match
 from harness.client import Answer, OciClient
 from harness.poll import wait_until
-from harness.targets import TargetError, TargetOptions, UpstreamInfo, make_target
+from harness.spec import RunSpec, SpecError
+from harness.targets import TargetError, UpstreamInfo, make_target
 from harness.targets.nginx import NginxTarget
 
 REPOSITORY = "team/app"
@@ -27,9 +28,9 @@ def image(upstream: FakeUpstream) -> Image:
     return upstream.add_image(REPOSITORY, "v1", layers=[4096, 300_000])
 
 
-def started(upstream: FakeUpstream, options: TargetOptions | None = None) -> NginxTarget:
+def started(upstream: FakeUpstream, spec: RunSpec | None = None) -> NginxTarget:
     need_peer("nginx")
-    target = NginxTarget(options or TargetOptions())
+    target = NginxTarget(spec or RunSpec(target="nginx"))
     target.start(UpstreamInfo(upstream.url))
     return target
 
@@ -89,7 +90,7 @@ def test_an_outage_leaves_the_digests_but_not_the_tag(nginx: NginxTarget, upstre
 def test_with_manifest_cache_a_tag_is_served_stale_on_errors_but_not_on_503(
     upstream: FakeUpstream, image: Image
 ) -> None:
-    target = started(upstream, TargetOptions(extra={"manifest_cache": "1s"}))
+    target = started(upstream, RunSpec(target="nginx", nginx_manifest_cache="1s"))
     try:
         pull_and_settle(target, image)
         upstream.set_outage("refused")
@@ -121,7 +122,7 @@ def test_a_kill_and_restart_keeps_the_cache_and_the_port(
 
 
 def test_a_black_holed_upstream_costs_the_declared_timeout(upstream: FakeUpstream, image: Image) -> None:
-    target = started(upstream, TargetOptions(upstream_timeout=0.5))
+    target = started(upstream, RunSpec(target="nginx", upstream_timeout=0.5))
     try:
         assert target.upstream_timeout == 0.5
         upstream.add_fault("blackhole", Match(kind="manifest"))
@@ -171,7 +172,7 @@ def test_it_starts_while_the_upstream_is_down(upstream: FakeUpstream) -> None:
 def test_a_missing_binary_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr("harness.peers._SBIN", ())  # Debian's nginx is in /usr/sbin, which is always searched
-    target = make_target("nginx", TargetOptions())
+    target = make_target(RunSpec(target="nginx"))
     with pytest.raises(TargetError) as raised:
         target.start(UpstreamInfo("http://127.0.0.1:9"))
     assert str(raised.value) == "nginx is not installed: sudo apt-get install -y nginx"
@@ -179,10 +180,10 @@ def test_a_missing_binary_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch
 
 
 def test_bad_options_are_one_line_errors() -> None:
-    with pytest.raises(TargetError, match="manifest_cache must be an nginx time"):
-        NginxTarget(TargetOptions(extra={"manifest_cache": "1 hour; }"}))
-    with pytest.raises(TargetError, match="upstream timeout must be positive"):
-        NginxTarget(TargetOptions(upstream_timeout=-1))
+    with pytest.raises(SpecError, match="--nginx-manifest-cache takes an nginx time"):
+        RunSpec(target="nginx", nginx_manifest_cache="1 hour; }")
+    with pytest.raises(SpecError, match="--upstream-timeout takes a positive number"):
+        RunSpec(target="nginx", upstream_timeout=-1)
 
 
 def test_it_declares_what_it_can_do_and_logs_what_it_did(nginx: NginxTarget, image: Image) -> None:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from harness.commands import UsageError
 from reports.formats import COMPARISON_FORMATS, FORMATS, SUFFIXES
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ def register(commands: Any) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from harness.cli import UsageError
     from reports.allure_results import write_allure
     from reports.writers import render, render_many, write_text
 
@@ -82,7 +82,6 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _load(paths: list[str]) -> list[Results]:
-    from harness.cli import UsageError
     from reports.validate import InvalidResults, load
 
     try:
