@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 import scenarios
-from harness.rules import FAMILIES, RULES
+from harness.rules import FAMILIES, RULES, markdown
 
 RULES_MD = Path(__file__).parents[3] / "shared" / "RULES.md"
+DOCS_RULES = Path(__file__).parents[2] / "docs" / "rules.md"
 _MARKER = re.compile(r'@pytest\.mark\.rule\("([A-Z0-9-]+)"\)')
 
 
@@ -33,8 +34,21 @@ def test_families_are_the_documented_ones() -> None:
     assert {rule.family for rule in RULES.values()} == set(FAMILIES)
 
 
+def test_docs_rules_md_is_generated_from_the_catalogue() -> None:
+    assert DOCS_RULES.read_text() == markdown(), "regenerate it: python -m harness.rules > docs/rules.md"
+
+
+def test_every_rule_says_where_it_comes_from() -> None:
+    assert all(rule.source and rule.situation and rule.expected for rule in RULES.values())
+
+
 @pytest.mark.skipif(not RULES_MD.exists(), reason="RULES.md is not beside this checkout")
 def test_catalogue_matches_rules_md() -> None:
-    text = RULES_MD.read_text()
-    documented = dict(re.findall(r"^\| ([A-Z]+-[A-Z0-9-]+) \| (documented|spec|recommended)", text, re.MULTILINE))
-    assert {rule_id: rule.level for rule_id, rule in RULES.items()} == documented
+    """Same IDs, levels and expectations as the project's RULES.md (its markdown emphasis aside)."""
+    rows = re.findall(
+        r"^\| ([A-Z]+-[A-Z0-9-]+) \| (documented|spec|recommended)[^|]*\|[^|]*\| (.*) \|$",
+        RULES_MD.read_text(),
+        re.MULTILINE,
+    )
+    documented = {rule_id: (level, re.sub(r"\*\*|`|\*", "", expected)) for rule_id, level, expected in rows}
+    assert {rule_id: (rule.level, rule.expected) for rule_id, rule in RULES.items()} == documented
