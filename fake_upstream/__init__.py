@@ -17,8 +17,8 @@ from fake_upstream._config import ConfigError, ImageSpec, UpstreamConfig, load_c
 from fake_upstream._errors import ControlError, RegistryError
 from fake_upstream._faults import FAULT_NAMES, KINDS, Fault, FaultError, Match
 from fake_upstream._journal import DEFAULT_JOURNAL_LIMIT, JournalEntry
-from fake_upstream._listener import OUTAGES, Outage
 from fake_upstream._model import Image, LayerInfo, PlatformInfo
+from fake_upstream._outages import OUTAGES, Outage
 from fake_upstream._protocol import Upstream
 from fake_upstream._quota import QuotaConfig
 from fake_upstream._remote import RemoteUpstream

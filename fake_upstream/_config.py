@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from fake_upstream._faults import Fault, FaultError
 from fake_upstream._journal import DEFAULT_JOURNAL_LIMIT
-from fake_upstream._listener import OUTAGES
+from fake_upstream._outages import OUTAGES
 from fake_upstream._quota import QuotaConfig
+from serving import Limits
 
 if TYPE_CHECKING:
     from fake_upstream._server import FakeUpstream
@@ -68,6 +69,7 @@ class UpstreamConfig:
     strict_accept: bool = False
     seed: int = 0
     journal_limit: int = DEFAULT_JOURNAL_LIMIT
+    limits: Limits = field(default_factory=Limits)
     demo: bool = False
     images: tuple[ImageSpec, ...] = ()
     faults: tuple[Fault, ...] = ()
@@ -88,6 +90,7 @@ class UpstreamConfig:
             strict_accept=self.strict_accept,
             seed=self.seed,
             journal_limit=self.journal_limit,
+            limits=self.limits,
         )
 
     def populate(self, upstream: FakeUpstream) -> None:
@@ -128,6 +131,8 @@ def parse_config(document: dict[str, Any], *, source: str = "config", **override
     try:
         if "quota" in values:
             values["quota"] = QuotaConfig(**values["quota"])
+        if "limits" in values:
+            values["limits"] = Limits(**values["limits"])
         if "images" in values:
             values["images"] = tuple(_image(spec) for spec in values["images"])
         if "faults" in values:
@@ -156,6 +161,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "demo": (bool,),
     "outage": (str,),
     "quota": (dict,),
+    "limits": (dict,),
     "images": (list,),
     "faults": (list,),
     "users": (dict,),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -23,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 from fake_upstream._errors import ControlError, RegistryError
 from fake_upstream._faults import Fault, FaultError
 from fake_upstream._journal import Journal, JournalEntry
-from fake_upstream._listener import OUTAGES
+from fake_upstream._outages import OUTAGES
 
 if TYPE_CHECKING:
     from fake_upstream._server import FakeUpstream
@@ -78,7 +78,10 @@ class ControlApp:
         if denied is not None:
             await denied(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        except ClientDisconnect:
+            pass  # the client left mid-body: no one to answer
 
     def _deny(self, scope: Scope) -> Response | None:
         headers = dict(scope.get("headers", []))

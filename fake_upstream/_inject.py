@@ -6,7 +6,6 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Protocol
 
 from starlette.responses import Response
 from starlette.types import Message, Receive, Send
@@ -14,6 +13,7 @@ from starlette.types import Message, Receive, Send
 from fake_upstream._errors import RegistryError
 from fake_upstream._faults import Fault, RequestInfo
 from oci_wire import ErrorCode
+from serving import Connections
 
 RETRY_AFTER = "30"
 HAP429 = b"Too Many Requests (HAP429).\n"
@@ -37,16 +37,6 @@ _MESSAGES = {
     "503": "service unavailable",
     "504": "gateway timeout",
 }
-
-
-class ConnectionControl(Protocol):
-    """What the listener lets a request do to its own connection."""
-
-    def reset(self, peer: tuple[str, int]) -> None: ...
-
-    def close(self, peer: tuple[str, int]) -> None: ...
-
-    async def flush(self, peer: tuple[str, int], timeout: float = 1.0) -> None: ...
 
 
 class Cut(Exception):
@@ -125,7 +115,7 @@ async def wait_disconnect(receive: Receive) -> None:
 def damage_body(
     fault: Fault,
     send: Send,
-    control: ConnectionControl,
+    control: Connections,
     peer: tuple[str, int],
     *,
     head: bool,
@@ -171,9 +161,7 @@ def damage_body(
     return damaged
 
 
-async def _cut(
-    how: str, control: ConnectionControl, peer: tuple[str, int], hold: Callable[[], Awaitable[None]]
-) -> None:
+async def _cut(how: str, control: Connections, peer: tuple[str, int], hold: Callable[[], Awaitable[None]]) -> None:
     if how == "reset":
         await control.flush(peer)
         control.reset(peer)
@@ -183,7 +171,7 @@ async def _cut(
     control.close(peer)
 
 
-def _wrong_length(delta: int, send: Send, control: ConnectionControl, peer: tuple[str, int], *, head: bool) -> Send:
+def _wrong_length(delta: int, send: Send, control: Connections, peer: tuple[str, int], *, head: bool) -> Send:
     """A 200 that declares its length plus `delta`: all of the body and then a closed connection when that
     is more, the body cut to the declared length and a clean end when it is less. Other answers pass."""
     state = {"active": False, "budget": 0}

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from fake_upstream._activity import Activity
 from fake_upstream._faults import Fault, Match
 from fake_upstream._journal import JournalEntry
-from fake_upstream._listener import Outage
 from fake_upstream._model import Image
+from fake_upstream._outages import Outage
 
 
 @runtime_checkable

@@ -15,13 +15,14 @@ from fake_upstream import _pull, _push
 from fake_upstream._auth import Authenticator, Identity
 from fake_upstream._errors import RegistryError
 from fake_upstream._faults import BODY_FAULTS, HEAD_FAULTS, STATUS_FAULTS, Fault, FaultTable, RequestInfo
-from fake_upstream._inject import BlackholeGate, ConnectionControl, Cut, damage_body, fault_response, wait_disconnect
+from fake_upstream._inject import BlackholeGate, Cut, damage_body, fault_response, wait_disconnect
 from fake_upstream._journal import Journal, JournalEntry
 from fake_upstream._quota import Quota
 from fake_upstream._responses import json_response
 from fake_upstream._routes import classify, scope_repository
 from fake_upstream._store import Store
 from oci_wire import ErrorCode
+from serving import Connections
 
 _PUSH_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _MAX_TOKEN_FORM = 64 << 10
@@ -42,7 +43,7 @@ class RegistryParts:
 
 
 class RegistryApp:
-    def __init__(self, parts: RegistryParts, connections: ConnectionControl) -> None:
+    def __init__(self, parts: RegistryParts, connections: Connections) -> None:
         self.parts = parts
         self.connections = connections
 
@@ -91,6 +92,8 @@ class RegistryApp:
 
         try:
             await self._handle(request, info, identity, fired, peer, recorded, form)
+        except ClientDisconnect:
+            pass  # the client left mid-body (or was dropped for sending it too slowly): no one to answer
         finally:
             entry.duration = time.time() - entry.time
             self.parts.journal.finish(entry)

@@ -17,8 +17,8 @@ from fake_upstream._activity import Activity
 from fake_upstream._errors import ControlError
 from fake_upstream._faults import Fault, Match
 from fake_upstream._journal import JournalEntry
-from fake_upstream._listener import Outage
 from fake_upstream._model import Image, LayerInfo, PlatformInfo
+from fake_upstream._outages import Outage
 
 
 class RemoteUpstream:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, cast
 
@@ -18,12 +17,13 @@ from fake_upstream._faults import Fault, FaultTable, Match
 from fake_upstream._images import BuiltImage, ImageFormat, build_image
 from fake_upstream._inject import BlackholeGate
 from fake_upstream._journal import DEFAULT_JOURNAL_LIMIT, Journal, JournalEntry
-from fake_upstream._listener import OUTAGES, GatedListener, Outage
 from fake_upstream._model import Image, LayerInfo, PlatformInfo
+from fake_upstream._outages import LOGGER, OUTAGES, SERVER_HEADER, Outage, OutageListener
 from fake_upstream._quota import Quota, QuotaConfig
 from fake_upstream._registry import RegistryApp, RegistryParts, record_outage
 from fake_upstream._store import Store
 from oci_wire import sha256_digest
+from serving import Connections, Limits, Listener, ServerThread
 
 # A synthetic layer costs no memory, but its digest is computed once: about 1 s per GiB.
 MAX_LAYER = 64 << 30
@@ -50,6 +50,7 @@ class FakeUpstream:
         strict_accept: bool = False,
         seed: int = 0,
         journal_limit: int = DEFAULT_JOURNAL_LIMIT,
+        limits: Limits | None = None,
     ) -> None:
         self.host = host
         self.seed = seed
@@ -66,17 +67,26 @@ class FakeUpstream:
         self._layers: dict[tuple[int, int, bool], tuple[Content, str, str]] = {}
         self._generations: dict[tuple[str, str | None], int] = {}
         self._lock = threading.Lock()
-        self._registry = GatedListener(
-            lambda listener: RegistryApp(self._parts, listener),
+        limits = limits or Limits()
+        connections = Connections()
+        self._registry = OutageListener(
+            RegistryApp(self._parts, connections),
             host,
             port,
+            connections=connections,
+            limits=limits,
             on_outage=lambda mode, data, peer: record_outage(self._parts, mode, data, peer),
         )
-        self._control = GatedListener(
-            lambda _: ControlApp(self, control_token, self._parts.journal), host, control_port
+        self._control = Listener(
+            ControlApp(self, control_token, self._parts.journal),
+            host,
+            control_port,
+            server_header=SERVER_HEADER,
+            limits=limits,
+            logger=LOGGER,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._thread = ServerThread("fake-upstream")
         self._stopped: asyncio.Event | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------------
@@ -99,22 +109,7 @@ class FakeUpstream:
 
     def start(self) -> FakeUpstream:
         """Serve from a background thread; returns once both ports accept connections."""
-        ready: Future[None] = Future()
-
-        def run() -> None:
-            loop = _new_loop()
-            self._loop = loop
-            try:
-                loop.run_until_complete(self.serve(ready))
-            except BaseException as error:  # noqa: BLE001 - handed to the starting thread
-                if not ready.done():
-                    ready.set_exception(error)
-            finally:
-                loop.close()
-
-        self._thread = threading.Thread(target=run, name="fake-upstream", daemon=True)
-        self._thread.start()
-        ready.result(timeout=30)
+        self._thread.start(self.serve)
         return self
 
     async def open(self) -> None:
@@ -135,23 +130,22 @@ class FakeUpstream:
         finally:
             self._parts.gate.release()
             await self._registry.stop()
-            await self._control.stop()
+            await self._control.close()
+            await self._control.drain(0)
 
-    async def serve(self, ready: Future[None] | None = None) -> None:
-        """Serve in the running loop until `stop()` (or cancellation)."""
+    async def serve(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Serve in the running loop until `stop()` (or cancellation); `on_ready` runs once both ports serve."""
         await self.open()
-        if ready is not None:
-            ready.set_result(None)
+        if on_ready is not None:
+            on_ready()
         await self.run()
 
     def stop(self) -> None:
-        if self._loop is None or self._stopped is None:
+        loop, stopped = self._loop, self._stopped
+        if loop is None or stopped is None or loop.is_closed():
             return
-        stopped = self._stopped
-        self._loop.call_soon_threadsafe(stopped.set)
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=30)
-            self._thread = None
+        loop.call_soon_threadsafe(stopped.set)
+        self._thread.join()
 
     def __enter__(self) -> FakeUpstream:
         return self.start()
@@ -347,11 +341,3 @@ def _outage(mode: str) -> Outage:
 
 def _mix(seed: int, salt: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{seed}/{salt}".encode()).digest()[:8], "big")
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()

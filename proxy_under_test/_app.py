@@ -16,11 +16,11 @@ from proxy_under_test._context import Context, log
 from proxy_under_test._defects import Defect
 from proxy_under_test._errors import API_VERSION, ProxyError
 from proxy_under_test._fetch import Fetches
-from proxy_under_test._listener import Listener
 from proxy_under_test._manifests import Manifests
 from proxy_under_test._routes import classify
 from proxy_under_test._tags import Tags
 from proxy_under_test._upstream import UpstreamFailure
+from serving import Listener
 
 _READ = frozenset({"GET", "HEAD"})
 _PUSH_KINDS = frozenset({"manifest", "blob", "upload"})
@@ -93,7 +93,7 @@ class ProxyApp:
         listener, peer = self.listener, request.scope.get("client")
         if listener is None:
             return Connection(lambda: False, lambda: None)
-        return Connection(lambda: listener.is_closing(peer), lambda: listener.abort(peer))
+        return Connection(lambda: listener.connections.is_closing(peer), lambda: listener.connections.reset(peer))
 
     async def _forward(self, request: Request, route: Route) -> Response:
         """The `allow-push` defect: hand a write to the upstream as if this were not a cache."""

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from oci_wire import valid_repository
 from proxy_under_test._defects import Defect, parse_defects
 from proxy_under_test._variants import Variant, parse_variants
+from serving import Limits
 
 NotFoundPolicy = Literal["serve-cached", "not-found", "not-found-and-evict"]
 NOT_FOUND_POLICIES: tuple[str, ...] = get_args(NotFoundPolicy)
@@ -31,6 +32,7 @@ class ProxyConfig:
     on_upstream_not_found: NotFoundPolicy = "serve-cached"
     defects: Collection[str] = frozenset()  # names or members; a frozenset[Defect] once constructed
     variants: Collection[str] = frozenset()  # names or members; a frozenset[Variant] once constructed
+    limits: Limits = field(default_factory=lambda: Limits(keep_alive=30.0))  # what clients may cost it
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cache_dir", Path(self.cache_dir))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 
 from proxy_under_test._app import ProxyApp
@@ -15,12 +14,13 @@ from proxy_under_test._context import Context
 from proxy_under_test._defects import Defect
 from proxy_under_test._failures import Failures
 from proxy_under_test._fetch import Fetches
-from proxy_under_test._listener import Listener
 from proxy_under_test._routes import Router
 from proxy_under_test._upstream import Upstream
+from serving import Listener, ServerThread
 
 _WORKERS = 8
 _GRACE = 1.0  # seconds requests in flight get to end after their connections are cut
+SERVER_HEADER = "pullthrough-proxy"
 
 
 class ReferenceProxy:
@@ -31,7 +31,7 @@ class ReferenceProxy:
         self._port = config.port
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
+        self._thread = ServerThread("reference-proxy")
 
     @property
     def port(self) -> int:
@@ -74,7 +74,7 @@ class ReferenceProxy:
             )
             fetches = Fetches(context)
             app = ProxyApp(context, fetches)
-            listener = Listener(app, config.host, config.port)
+            listener = Listener(app, config.host, config.port, server_header=SERVER_HEADER, limits=config.limits)
             app.listener = listener
             try:
                 await listener.start()
@@ -97,21 +97,7 @@ class ReferenceProxy:
 
     def start(self) -> ReferenceProxy:
         """Serve from a background thread; returns once the port accepts connections."""
-        ready: Future[None] = Future()
-
-        def run() -> None:
-            loop = new_loop()
-            try:
-                loop.run_until_complete(self.serve(lambda: ready.set_result(None)))
-            except BaseException as error:  # noqa: BLE001 - handed to the starting thread
-                if not ready.done():
-                    ready.set_exception(error)
-            finally:
-                loop.close()
-
-        self._thread = threading.Thread(target=run, name="reference-proxy", daemon=True)
-        self._thread.start()
-        ready.result(timeout=30)
+        self._thread.start(self.serve)
         return self
 
     def stop(self) -> None:
@@ -119,20 +105,10 @@ class ReferenceProxy:
         if loop is None or stopped is None or loop.is_closed():
             return
         loop.call_soon_threadsafe(stopped.set)
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=30)
-            self._thread = None
+        self._thread.join()
 
     def __enter__(self) -> ReferenceProxy:
         return self.start()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
-
-
-def new_loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
-        return asyncio.new_event_loop()
-    return uvloop.new_event_loop()

@@ -10,6 +10,7 @@ from http_checks import ACCEPT
 
 from fake_upstream import ConfigError, Fault, Match, QuotaConfig, load_config
 from fake_upstream._config import DEMO_IMAGES, parse_config
+from serving import Limits
 
 EXAMPLE = """
 port = 0
@@ -18,6 +19,7 @@ auth = "token"
 token_ttl = 120
 seed = 42
 journal_limit = 500
+limits = { max_head_bytes = 8192, head_timeout = 2.5 }
 quota = { limit = 100, window = 3600 }
 
 [users]
@@ -55,6 +57,7 @@ def test_a_full_config(tmp_path: Path) -> None:
     config = load_config(path)
     assert (config.port, config.control_port, config.auth, config.token_ttl, config.seed) == (0, 0, "token", 120, 42)
     assert config.users == {"alice": "secret"} and config.journal_limit == 500
+    assert config.limits == Limits(max_head_bytes=8192, head_timeout=2.5)
     assert config.quota == QuotaConfig(limit=100, window=3600)
     assert [image.repository for image in config.images] == ["library/alpine", "team/app"]
     assert config.images[1].layers == (2048, 4096) and config.images[1].gzip is False
@@ -126,6 +129,9 @@ def test_demo_images() -> None:
         ("[[faults]]\nfault = '503'\nmatch = { kind = 'everything' }", "unknown kind"),
         ("port = ", "not valid TOML"),
         ("journal_limit = 0", "journal_limit must be at least 1"),
+        ("limits = { head_timeout = 0 }", "head_timeout must be a positive number"),
+        ("limits = { colour = 1 }", "colour"),
+        ("limits = 5", "limits must be dict"),
         ("journal_limit = 1.5", "journal_limit must be int"),
         ("[[faults]]\nfault = 'wrong-length'", "non-zero delta"),
     ],
