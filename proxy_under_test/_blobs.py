@@ -169,6 +169,8 @@ class Blobs:
                 raise ProxyError(
                     ErrorCode.RANGE_INVALID, str(error), headers={"Content-Range": error.content_range}
                 ) from None
+            except ValueError:  # numbers int() refuses (over 4,300 digits): a range RFC 9110 lets us ignore
+                parsed = None
             if parsed is not None:
                 start, end = parsed
                 status = 206

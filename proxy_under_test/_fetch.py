@@ -19,7 +19,7 @@ from proxy_under_test._defects import Defect
 from proxy_under_test._rawget import get_blob
 from proxy_under_test._routes import Target
 from proxy_under_test._spool import Spool
-from proxy_under_test._upstream import UpstreamFailure, address, status_failure
+from proxy_under_test._upstream import UpstreamFailure, address, parse_length, status_failure
 from proxy_under_test._variants import Variant
 
 LARGE = 16 << 10  # the `no-cache-large-blobs` defect caches nothing bigger
@@ -53,8 +53,7 @@ class BlobFetch:
 
     @property
     def length(self) -> int | None:
-        value = self.length_header
-        return int(value) if value is not None and value.isdigit() else None
+        return parse_length(self.length_header)
 
     async def started(self) -> None:
         """Wait for the upstream's answer; raises its failure if the fetch failed."""

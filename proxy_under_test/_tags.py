@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from starlette.responses import JSONResponse, Response
@@ -14,6 +15,7 @@ from proxy_under_test._routes import Target
 from proxy_under_test._upstream import NETWORK_FAILURES, UpstreamFailure
 
 MAX_PAGE = 10000
+_PAGE_SIZE = re.compile(r"[0-9]{1,5}")
 
 
 class Tags:
@@ -56,7 +58,8 @@ def paginate(items: list[str], n: str | None, last: str | None) -> tuple[list[st
 
 
 def _check_n(n: str | None) -> None:
-    if n is not None and (not n.isdigit() or int(n) > MAX_PAGE):
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses (and "٣", which it takes).
+    if n is not None and (_PAGE_SIZE.fullmatch(n) is None or int(n) > MAX_PAGE):
         raise ProxyError(ErrorCode.PAGINATION_NUMBER_INVALID, f"n must be an integer from 0 to {MAX_PAGE}")
 
 

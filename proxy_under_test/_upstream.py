@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ FailureKind = Literal[
     "not-found", "rate-limited", "auth", "server-error", "refused", "reset", "timeout", "corrupt", "bad-response"
 ]
 MAX_MANIFEST = 4 << 20
+_LENGTH = re.compile(r"[0-9]{1,19}")
 NETWORK_FAILURES = frozenset({"refused", "reset", "timeout"})
 
 
@@ -91,7 +93,7 @@ class Upstream:
                 return ManifestHead(
                     response.headers.get("docker-content-digest"),
                     _media_type(response.headers.get("content-type"), None),
-                    int(length) if length and length.isdigit() else None,
+                    parse_length(length),
                 )
 
         return await self.bounded(exchange())
@@ -122,7 +124,7 @@ class Upstream:
         async def exchange() -> int | None:
             async with self.open("HEAD", target, f"blobs/{digest}") as response:
                 length = response.headers.get("content-length")
-                return int(length) if length and length.isdigit() else None
+                return parse_length(length)
 
         return await self.bounded(exchange())
 
@@ -249,6 +251,14 @@ class Upstream:
         if challenge is None or (challenge.scheme == "basic" and self._user is None):
             raise auth_failure(target, 401)
         self._challenges[target.upstream] = challenge
+
+
+def parse_length(value: str | None) -> int | None:
+    """An upstream's Content-Length, if it is one: ASCII digits ("²" passes str.isdigit(), not int()),
+    and few enough of them for int() (which refuses over 4,300)."""
+    if value is None or _LENGTH.fullmatch(value) is None:
+        return None
+    return int(value)
 
 
 def _where(target: Target) -> str:

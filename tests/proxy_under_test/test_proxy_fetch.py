@@ -16,6 +16,7 @@ from fake_upstream import Match
 from harness.poll import wait_until
 from proxy_under_test._fetch import BlobFetch
 from proxy_under_test._spool import Spool
+from proxy_under_test._upstream import parse_length
 
 _HOP = frozenset({b"content-length", b"transfer-encoding", b"connection", b"keep-alive"})
 
@@ -204,3 +205,12 @@ def test_a_finished_fetch_frees_its_memory_without_the_garbage_collector(tmp_pat
 
 def _alive(kind: type) -> bool:
     return any(isinstance(o, kind) for o in gc.get_objects())
+
+
+@pytest.mark.parametrize(
+    ("header", "length"),
+    [("300000", 300_000), ("0", 0), (None, None), ("\u00b2", None), ("9" * 5000, None), ("-1", None), ("1 2", None)],
+)
+def test_an_upstream_length_is_read_only_when_it_is_a_number(header: str | None, length: int | None) -> None:
+    """Latin-1 headers can hold "²", which passes str.isdigit() and fails int(); so do 5,000 digits."""
+    assert parse_length(header) == length

@@ -71,3 +71,13 @@ def test_catalog_lists_cached_repositories(tmp_path: Path) -> None:
         page = client.get("/v2/_catalog", params={"n": "1", "last": "a/app"})
         assert page.json() == {"repositories": ["a/app/sub"]}
         assert page.headers["link"] == '</v2/_catalog?n=1&last=a/app/sub>; rel="next"'
+
+
+@pytest.mark.parametrize("path", ["/v2/_catalog", "/v2/team/app/tags/list"])
+@pytest.mark.parametrize("n", ["\u00b2", "\u0663", "9" * 5000, "-1", "1e3", " 1", "10001"])
+def test_a_bad_page_size_is_a_clean_400(tmp_path: Path, path: str, n: str) -> None:
+    """Unicode digits pass str.isdigit() but not int(); over 4,300 digits int() refuses too: never a 500."""
+    with Rig(tmp_path) as rig:
+        client = rig.client(rig.proxy())
+        rig.upstream.add_image("team/app", "v1")
+        oci_error(client.get(path, params={"n": n}), 400, "PAGINATION_NUMBER_INVALID")
