@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from proxy_under_test._atomic import make_dirs, publish, remove_file, write_file
+from proxy_under_test._memo import BoundedMemo
 
 _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$")
 _HEX = re.compile(r"^[a-f0-9]{64}$|^[a-f0-9]{128}$")
 _ALGORITHMS = ("sha256", "sha512")
-_MEMO_LIMIT = 4096
+MANIFEST_MEMORY = 32 << 20  # bytes of manifests kept in memory by default; the rest are read from disk
+_OVERHEAD = 256  # what a remembered manifest costs besides its body
 _SIZES_LIMIT = 16384  # blob sizes remembered from manifests (about 2 MiB)
 
 
@@ -48,13 +50,16 @@ class StoredManifest:
 
 
 class Cache:
-    def __init__(self, root: Path, *, atomic: bool = True) -> None:
+    def __init__(self, root: Path, *, atomic: bool = True, manifest_memory: int = MANIFEST_MEMORY) -> None:
         self.root = root
         self.atomic = atomic
         self.temp_dir = root / "tmp"
         self._lock_fd: int | None = None
-        self._manifests: dict[tuple[str, str], StoredManifest] = {}
-        self._sizes: dict[str, int] = {}  # blob digest -> size, as verified manifests declare them
+        self._manifests: BoundedMemo[tuple[str, str], StoredManifest] = BoundedMemo(
+            manifest_memory, lambda manifest: len(manifest.body) + _OVERHEAD
+        )
+        # blob digest -> size, as verified manifests declare them (an int each: bounded by count)
+        self._sizes: BoundedMemo[str, int] = BoundedMemo(_SIZES_LIMIT, lambda _: 1)
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -237,13 +242,9 @@ class Cache:
         return self._repository(name) / "_tags" / tag
 
     def _remember(self, key: tuple[str, str], manifest: StoredManifest) -> None:
-        if len(self._manifests) >= _MEMO_LIMIT:
-            self._manifests.pop(next(iter(self._manifests)))
-        self._manifests[key] = manifest
+        self._manifests.put(key, manifest)
         for digest, size in _descriptors(manifest.body):
-            if len(self._sizes) >= _SIZES_LIMIT:
-                self._sizes.pop(next(iter(self._sizes)))
-            self._sizes[digest] = size
+            self._sizes.put(digest, size)
 
 
 def _split_digest(digest: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ from typing import Literal, get_args
 from urllib.parse import urlsplit
 
 from oci_wire import valid_repository
+from proxy_under_test._cache import MANIFEST_MEMORY
 from proxy_under_test._defects import Defect, parse_defects
 from proxy_under_test._variants import Variant, parse_variants
 from serving import Limits
@@ -30,6 +31,7 @@ class ProxyConfig:
     upstream_password: str | None = field(default=None, repr=False)
     upstream_timeout: float = 5.0
     on_upstream_not_found: NotFoundPolicy = "serve-cached"
+    manifest_memory: int = MANIFEST_MEMORY  # bytes of manifests kept in memory (the rest: read from disk)
     defects: Collection[str] = frozenset()  # names or members; a frozenset[Defect] once constructed
     variants: Collection[str] = frozenset()  # names or members; a frozenset[Variant] once constructed
     limits: Limits = field(default_factory=lambda: Limits(keep_alive=30.0))  # what clients may cost it
@@ -55,6 +57,8 @@ class ProxyConfig:
             raise ValueError(f"on_upstream_not_found must be one of {', '.join(NOT_FOUND_POLICIES)}")
         if (self.upstream_user is None) != (self.upstream_password is None):
             raise ValueError("give both upstream_user and upstream_password, or neither")
+        if self.manifest_memory < 0:
+            raise ValueError("manifest_memory must be a number of bytes, 0 or more")
         if not 0 <= self.port <= 65535:
             raise ValueError("port must be between 0 and 65535")
 

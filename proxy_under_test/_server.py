@@ -49,7 +49,9 @@ class ReferenceProxy:
         config = self.config
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
-        cache = Cache(config.cache_dir, atomic=not config.has(Defect.NO_ATOMIC_WRITE))
+        cache = Cache(
+            config.cache_dir, atomic=not config.has(Defect.NO_ATOMIC_WRITE), manifest_memory=config.manifest_memory
+        )
         executor = ThreadPoolExecutor(_WORKERS, thread_name_prefix="proxy-io")
         hashing = ThreadPoolExecutor(1, thread_name_prefix="proxy-hash")
         writing = ThreadPoolExecutor(1, thread_name_prefix="proxy-write")

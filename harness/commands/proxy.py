@@ -44,6 +44,13 @@ def register(commands: Any) -> None:
         "--upstream-timeout", type=float, default=5.0, metavar="SECONDS", help="bound on each upstream wait (default 5)"
     )
     parser.add_argument(
+        "--manifest-memory",
+        type=int,
+        default=32,
+        metavar="MIB",
+        help="manifests kept in memory, in MiB (default 32); the others are read from the cache on disk",
+    )
+    parser.add_argument(
         "--on-upstream-not-found",
         choices=["serve-cached", "not-found", "not-found-and-evict"],
         default="serve-cached",
@@ -76,6 +83,7 @@ def _run(args: argparse.Namespace) -> int:
             upstream_password=_password(args),
             upstream_timeout=args.upstream_timeout,
             on_upstream_not_found=args.on_upstream_not_found,
+            manifest_memory=args.manifest_memory << 20,
             defects=frozenset(args.defect),
             variants=frozenset(args.variant),
         )

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
 
 import httpx
 import pytest
-from http_checks import sha256
+from http_checks import ACCEPT, sha256
 from proxy_checks import ProxyProcess, Rig, rule_test
 
 from fake_upstream import Match
 from harness.poll import wait_until
+from oci_wire import OCI_INDEX
 from proxy_under_test import Cache, CacheLocked
 from proxy_under_test._cache import StoredManifest, UnsafePath
+
+MANIFEST_MEMORY = 32 << 20  # the default bound
 
 
 def _has_bytes(cache: Path) -> bool:
@@ -114,3 +118,37 @@ def test_paths_outside_the_cache_are_refused(tmp_path: Path, name: str, digest: 
     with pytest.raises(UnsafePath):
         cache.set_tag(name if digest.endswith("1" * 64) else "a", "../v1", digest, "x")
     assert sorted(os.listdir(tmp_path)) == ["cache"]
+
+
+def _rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def test_manifests_held_in_memory_are_bounded_in_bytes(tmp_path: Path) -> None:
+    """60 distinct 4 MB indexes took the proxy from 43 to 283 MB of RSS, and kept it (issue 10, item 5)."""
+    with Rig(tmp_path) as rig:
+        image = rig.upstream.add_image("team/app", "v1")
+        child = {"mediaType": image.media_type, "digest": image.digest, "size": image.size}
+        digests = []
+        for number in range(60):
+            document = {
+                "schemaVersion": 2,
+                "mediaType": OCI_INDEX,
+                "manifests": [child],
+                "annotations": {"number": str(number), "padding": "x" * (4_000_000 - 400)},
+            }
+            body = json.dumps(document).encode()
+            digests.append(rig.upstream.add_manifest("team/app", f"big{number}", body, OCI_INDEX))
+        with ProxyProcess(rig.upstream.url, tmp_path / "cache") as proxy, httpx.Client(timeout=30) as client:
+            assert client.get(f"{proxy.url}/v2/team/app/manifests/v1", headers=ACCEPT).status_code == 200
+            assert proxy.process is not None
+            before = _rss(proxy.process.pid)
+            for _ in range(2):  # the second round reads them back from the disk cache, into memory again
+                for digest in digests:
+                    got = client.get(f"{proxy.url}/v2/team/app/manifests/{digest}", headers=ACCEPT)
+                    assert got.status_code == 200 and sha256(got.content) == digest
+            grown = _rss(proxy.process.pid) - before
+        assert grown < MANIFEST_MEMORY + (40 << 20), f"RSS grew {grown >> 20} MiB for 240 MB of manifests"

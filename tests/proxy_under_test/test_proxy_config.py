@@ -29,6 +29,7 @@ GOOD: dict[str, Any] = {"upstream": "http://127.0.0.1:5000", "cache_dir": Path("
         ({"variants": ["terse-errors", "chatty"]}, "unknown variant(s) chatty; known: refetch-on-corrupt, "),
         ({"upstream_user": "alice"}, "both upstream_user and upstream_password"),
         ({"port": 70000}, "between 0 and 65535"),
+        ({"manifest_memory": -1}, "manifest_memory must be a number of bytes"),
     ],
 )
 def test_bad_configurations_are_refused_with_a_reason(changes: dict[str, Any], words: str) -> None:
