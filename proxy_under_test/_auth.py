@@ -42,10 +42,11 @@ def basic_header(user: str, password: str) -> str:
 class TokenError(Exception):
     """The token endpoint refused or failed; `status` is its HTTP status."""
 
-    def __init__(self, status: int, retry_after: str | None = None) -> None:
+    def __init__(self, status: int, retry_after: str | None = None, *, malformed: bool = False) -> None:
         super().__init__(f"the token endpoint answered {status}")
         self.status = status
         self.retry_after = retry_after
+        self.malformed = malformed  # a 200 without a usable token
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +86,9 @@ class TokenCache:
             value = str(document.get("token") or document.get("access_token") or "")
             ttl = float(document.get("expires_in") or _DEFAULT_TTL)
         except (ValueError, TypeError, AttributeError):
-            raise TokenError(502) from None
+            raise TokenError(response.status_code, malformed=True) from None
         if not value:
-            raise TokenError(502)
+            raise TokenError(response.status_code, malformed=True)
         expires = started + ttl - min(_EARLY, ttl / 10)
         self._tokens[(challenge.realm, challenge.service, scope)] = _Token(value, expires)
         return value

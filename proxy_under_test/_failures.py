@@ -22,6 +22,7 @@ STALE_DEFECTS = {
     "reset": Defect.NO_STALE_ON_RESET,
     "rate-limited": Defect.NO_STALE_ON_429,
     "auth": Defect.NO_STALE_ON_AUTH,
+    "token-error": Defect.NO_STALE_ON_AUTH,
 }
 
 
@@ -55,6 +56,8 @@ class Failures:
                 return ProxyError(ErrorCode.UNKNOWN, "internal error")
             retry_after = failure.retry_after or _DEFAULT_RETRY_AFTER
             return ProxyError(ErrorCode.TOOMANYREQUESTS, message, headers={"Retry-After": retry_after})
+        if kind == "token-error" and has(Defect.COLD_AUTH_AS_404):
+            return ProxyError(not_found, f"{subject} unknown")
         if kind == "auth":
             if has(Defect.COLD_AUTH_AS_404):
                 return ProxyError(not_found, f"{subject} unknown")

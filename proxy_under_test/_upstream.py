@@ -19,7 +19,16 @@ from proxy_under_test._routes import Target
 
 T = TypeVar("T")
 FailureKind = Literal[
-    "not-found", "rate-limited", "auth", "server-error", "refused", "reset", "timeout", "corrupt", "bad-response"
+    "not-found",
+    "rate-limited",
+    "auth",
+    "token-error",
+    "server-error",
+    "refused",
+    "reset",
+    "timeout",
+    "corrupt",
+    "bad-response",
 ]
 MAX_MANIFEST = 4 << 20
 _LENGTH = re.compile(r"[0-9]{1,19}")
@@ -225,10 +234,7 @@ class Upstream:
             try:
                 token = await self._tokens.fetch(self._client, challenge, scope)
             except TokenError as error:
-                message = f"{_where(target)} token endpoint answered {error.status}: it refused the proxy's credentials"
-                raise UpstreamFailure(
-                    "auth", message, status=error.status, source=challenge.realm, token=True
-                ) from None
+                raise token_failure(target, challenge.realm, error) from None
             except httpx.HTTPError as error:
                 raise error_failure(error, target) from None
         return {"Authorization": f"Bearer {token}"}
@@ -274,6 +280,21 @@ def auth_failure(target: Target, status: int) -> UpstreamFailure:
     return UpstreamFailure(
         "auth", f"{_where(target)} refused the proxy's credentials ({status})", status=status, source=address(target)
     )
+
+
+def token_failure(target: Target, realm: str, error: TokenError) -> UpstreamFailure:
+    """What the token endpoint's answer means: refused credentials only when it says so (401, 403)."""
+    where, status = f"{_where(target)}'s token endpoint {realm}", error.status
+    kind: FailureKind
+    if error.malformed:
+        kind, message = "token-error", f"{where} answered without a usable token"
+    elif status in (401, 403):
+        kind, message = "auth", f"{where} refused the proxy's credentials ({status})"
+    elif status == 429:
+        kind, message = "rate-limited", f"{where} is rate-limiting the proxy (429)"
+    else:
+        kind, message = "token-error", f"{where} answered {status}"
+    return UpstreamFailure(kind, message, status=status, retry_after=error.retry_after, source=realm, token=True)
 
 
 def response_failure(response: httpx.Response, target: Target) -> UpstreamFailure:

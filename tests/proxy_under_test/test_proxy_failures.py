@@ -94,8 +94,35 @@ def test_an_upstream_refusing_the_proxy_says_so(tmp_path: Path, defects: frozens
         if fault != "wrong-password":
             rig.upstream.add_fault(fault)
         got = client.get("/v2/team/app/manifests/v1", headers=ACCEPT)
-        assert "proxy's credentials" in oci_error(got, 502, "UNAVAILABLE")
+        words = "token endpoint" if fault == "token-fail" else "proxy's credentials"
+        assert words in oci_error(got, 502, "UNAVAILABLE") and rig.upstream.url in got.text
         assert "www-authenticate" not in got.headers
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "words"),
+    [
+        (429, 429, "is rate-limiting the proxy (429)"),
+        (404, 502, "answered 404"),
+        (500, 502, "answered 500"),
+        (503, 502, "answered 503"),
+        (401, 502, "refused the proxy's credentials (401)"),
+    ],
+)
+def test_a_token_endpoint_failing_is_named_for_what_it_is(tmp_path: Path, status: int, answer: int, words: str) -> None:
+    """Issue 10 item 8: every token endpoint failure was "refused the proxy's credentials", a 429 too
+    (answered 502, its Retry-After dropped)."""
+    with Rig(tmp_path, auth="token", users={"alice": "secret"}) as rig:
+        client = rig.client(rig.proxy(upstream_user="alice", upstream_password="secret"))
+        rig.upstream.add_image("team/app", "v1")
+        rig.upstream.add_fault("token-fail", status=status)
+        for path in ("manifests/v1", f"blobs/{LAYER}", "tags/list"):
+            got = client.get(f"/v2/team/app/{path}", headers=ACCEPT)
+            message = oci_error(got, answer, "TOOMANYREQUESTS" if answer == 429 else "UNAVAILABLE")
+            assert f"token endpoint {rig.upstream.url}/token" in message and words in message, message
+            assert got.headers.get("retry-after") == ("30" if status == 429 else None)
+            if status != 401:
+                assert "credentials" not in message, message
 
 
 @rule_test("SEC-CREDS", "leak-credentials")
