@@ -25,7 +25,8 @@ def register(commands: Any) -> None:
         "proxy",
         help="run the reference pull-through proxy",
         description="Run the reference pull-through proxy: the documented rules, done right. "
-        f"The upstream password may also come from ${PASSWORD_ENV}.",
+        f"The upstream password comes from ${PASSWORD_ENV} or --upstream-password-file (neither shows in "
+        "the process list), or --upstream-password (which does).",
     )
     parser.add_argument("--upstream", metavar="URL", help="mirror mode: /v2/<repo> is this registry's <repo>")
     parser.add_argument(
@@ -39,7 +40,14 @@ def register(commands: Any) -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)")
     parser.add_argument("--cache-dir", metavar="DIR", help="where the cache lives (default: the user's cache dir)")
     parser.add_argument("--upstream-user", metavar="U", help="user the proxy logs in to the upstream as")
-    parser.add_argument("--upstream-password", metavar="P", help=f"its password (or set ${PASSWORD_ENV})")
+    parser.add_argument(
+        "--upstream-password-file",
+        metavar="FILE",
+        help=f"read its password from FILE's first line (or set ${PASSWORD_ENV}; both keep it out of the process list)",
+    )
+    parser.add_argument(
+        "--upstream-password", metavar="P", help="its password on the command line: visible to every user in `ps`"
+    )
     parser.add_argument(
         "--upstream-timeout", type=float, default=5.0, metavar="SECONDS", help="bound on each upstream wait (default 5)"
     )
@@ -125,8 +133,23 @@ def _projects(values: list[str]) -> dict[str, str]:
 
 
 def _password(args: argparse.Namespace) -> str | None:
+    from harness.cli import UsageError
+
+    if args.upstream_password is not None and args.upstream_password_file is not None:
+        raise UsageError("give --upstream-password or --upstream-password-file, not both")
     if args.upstream_password is not None:
         return str(args.upstream_password)
+    if args.upstream_password_file is not None:
+        try:
+            lines = Path(args.upstream_password_file).read_text().splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else "not UTF-8 text"
+            raise UsageError(f"cannot read --upstream-password-file {args.upstream_password_file}: {reason}") from None
+        if not lines or not lines[0]:
+            raise UsageError(
+                f"--upstream-password-file {args.upstream_password_file} has no password on its first line"
+            )
+        return lines[0]
     if args.upstream_user is not None:
         return os.environ.get(PASSWORD_ENV)
     return None

@@ -31,6 +31,12 @@ from oci_wire import MANIFEST_ACCEPT
         (["proxy", "--upstream", "http://h", "--variant", "nope"], "unknown variant(s) nope; known: refetch-on"),
         (["proxy", "--upstream", "http://h", "--upstream-timeout", "-1"], "positive"),
         (["proxy", "--upstream", "http://h", "--upstream-user", "alice"], "both upstream_user and upstream_password"),
+        (
+            ["proxy", "--upstream", "http://h", "--upstream-password", "p", "--upstream-password-file", "f"],
+            "not both",
+        ),
+        (["proxy", "--upstream", "http://h", "--upstream-password-file", "/nonexistent"], "No such file"),
+        (["proxy", "--upstream", "http://h", "--upstream-password-file", "/dev/null"], "no password on its first"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(
@@ -64,7 +70,10 @@ def test_the_default_cache_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_
     assert default_cache_dir() == tmp_path / "pullthrough" / "proxy"
 
 
-def test_it_serves_with_the_password_from_the_environment_and_stops_on_sigterm(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", ["environment", "file"])
+def test_it_serves_with_a_password_kept_out_of_the_process_list_and_stops_on_sigterm(
+    tmp_path: Path, source: str
+) -> None:
     with FakeUpstream(auth="basic", users={"alice": "s3cret"}) as upstream:
         image = upstream.add_image("team/app", "v1")
         with socket.socket() as probe:
@@ -72,7 +81,12 @@ def test_it_serves_with_the_password_from_the_environment_and_stops_on_sigterm(t
             port = probe.getsockname()[1]
         command = [sys.executable, "-m", "harness.cli", "proxy", "--upstream", upstream.url, "--port", str(port),
                    "--cache-dir", str(tmp_path / "cache"), "--upstream-user", "alice"]  # fmt: skip
-        env = {**os.environ, "PULLTHROUGH_UPSTREAM_PASSWORD": "s3cret"}
+        env = {k: v for k, v in os.environ.items() if k != "PULLTHROUGH_UPSTREAM_PASSWORD"}
+        if source == "environment":
+            env["PULLTHROUGH_UPSTREAM_PASSWORD"] = "s3cret"
+        else:
+            (tmp_path / "password").write_text("s3cret\n")
+            command += ["--upstream-password-file", str(tmp_path / "password")]
         process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
         try:
             url = f"http://127.0.0.1:{port}"
@@ -82,6 +96,7 @@ def test_it_serves_with_the_password_from_the_environment_and_stops_on_sigterm(t
                 _wait_briefly(process)
             got = httpx.get(f"{url}/v2/team/app/manifests/v1", headers={"Accept": MANIFEST_ACCEPT}, timeout=5)
             assert got.headers["docker-content-digest"] == image.digest
+            assert b"s3cret" not in Path(f"/proc/{process.pid}/cmdline").read_bytes()
         finally:
             process.send_signal(signal.SIGTERM)
             _, err = process.communicate(timeout=10)
