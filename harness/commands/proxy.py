@@ -133,8 +133,6 @@ def _projects(values: list[str]) -> dict[str, str]:
 
 
 def _password(args: argparse.Namespace) -> str | None:
-    from harness.cli import UsageError
-
     if args.upstream_password is not None and args.upstream_password_file is not None:
         raise UsageError("give --upstream-password or --upstream-password-file, not both")
     if args.upstream_password is not None:
