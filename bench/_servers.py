@@ -146,13 +146,6 @@ def wait_idle(control_url: str, timeout: float = 120.0) -> list[dict[str, Any]]:
     return entries
 
 
-def vm_hwm(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM in /proc status")
-
-
 @contextmanager
 def running(process: subprocess.Popen[Any]) -> Iterator[subprocess.Popen[Any]]:
     try:

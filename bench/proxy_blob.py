@@ -21,7 +21,8 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from _servers import (
+from bench._proc import vm_hwm
+from bench._servers import (
     Server,
     curl_speed,
     distribution_proxy,
@@ -30,7 +31,6 @@ from _servers import (
     machine,
     reference_proxy,
     require,
-    vm_hwm,
     wait_idle,
 )
 

@@ -20,7 +20,8 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
-from _servers import (
+
+from bench._servers import (
     Server,
     distribution_proxy,
     fake_upstream,

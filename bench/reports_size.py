@@ -1,17 +1,18 @@
 """Report generation time and size: one run of every scenario, and a comparison of three runs.
 
-    python bench/reports_size.py                         # generated runs: 300 cases each, with transcripts
-    python bench/reports_size.py a.json b.json c.json    # real results files (the first is the single run)
-    python bench/reports_size.py --allure node_modules/.bin/allure   # also Allure 3's single file, as a ratio
+    python -m bench.reports_size                         # makes three real runs first (pullthrough run)
+    python -m bench.reports_size a.json b.json c.json    # real results files (the first is the single run)
+    python -m bench.reports_size --allure node_modules/.bin/allure   # also Allure 3's single file, as a ratio
 
 Targets: each report written in under 2 s, HTML under 5 MB. Times are the best of --repeat runs;
 "CLI" rows are the whole `pullthrough report` process (interpreter start, imports, read, validate, write).
+The runs it makes: `--target distribution` (the single run: the most transcripts), the reference proxy,
+and the reference with the delete-on-404 defect (`--quick`: one reference run, three times).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench._servers import pullthrough
 from reports.allure_results import write_allure
 from reports.html import render_comparison
 from reports.markdown import render_comparison_markdown
@@ -28,7 +30,6 @@ from reports.model import Results
 from reports.validate import load
 from reports.writers import write_all
 
-_ROOT = Path(__file__).resolve().parents[1]
 _TIME_TARGET = 2.0
 _SIZE_TARGET = 5 * 1024 * 1024
 
@@ -42,16 +43,16 @@ class Row:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", nargs="*", help="results.json files (default: generated runs)")
-    parser.add_argument("--cases", type=int, default=None, help="generated runs: cases per run (default: 300)")
+    parser.add_argument("results", nargs="*", help="results.json files (default: make three runs)")
+    parser.add_argument("--quick", action="store_true", help="make one reference run, not three runs")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--allure", help="the npm allure 3 binary, to render the same run as a single file")
     args = parser.parse_args()
 
-    runs, source = _runs(args.results, args.cases)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="pullthrough-bench-") as temp:
         work = Path(temp)
+        runs, source = _runs(args.results, work, args.quick)
         files = []
         for n, run in enumerate(runs):
             files.append(work / f"run{n}.json")
@@ -88,19 +89,30 @@ def main() -> None:
     _print(source, runs, rows, single, peer)
 
 
-def _runs(paths: list[str], cases: int | None) -> tuple[list[Results], str]:
-    if paths:
-        runs = [load(path) for path in paths]
-        while len(runs) < 3:
-            runs.append(runs[-1])
-        return runs, "results files " + ", ".join(paths)
-    sys.path.insert(0, str(_ROOT / "tests" / "reports"))
-    factory = importlib.import_module("reports_factory")
-    runs = [
-        factory.make_results(seed=seed, target=target, size=cases)
-        for seed, target in ((5, "reference"), (6, "distribution"), (7, "nginx"))
-    ]
-    return runs, f"generated runs of {len(runs[0].cases)} cases"
+# The runs this benchmark makes: (what, `pullthrough run` options).
+RUNS = (
+    ("distribution", ["--target", "distribution"]),
+    ("reference", []),
+    ("reference, delete-on-404", ["--defect", "delete-on-404"]),
+)
+
+
+def _runs(paths: list[str], work: Path, quick: bool) -> tuple[list[Results], str]:
+    if not paths:
+        made = []
+        for n, (_, options) in enumerate(RUNS[1:2] if quick else RUNS):
+            directory = work / f"made{n}"
+            command = [*pullthrough(), "run", *options, "--report-dir", str(directory)]
+            subprocess.run(command, check=False, capture_output=True, timeout=900)  # exit 1: a rule failed, as meant
+            made.append(str(directory / "results.json"))
+        paths = made
+        source = "runs made by `pullthrough run` " + ", ".join(what for what, _ in (RUNS[1:2] if quick else RUNS))
+    else:
+        source = "results files " + ", ".join(paths)
+    runs = [load(path) for path in paths]
+    while len(runs) < 3:
+        runs.append(runs[-1])
+    return runs, source
 
 
 def _best(repeat: int, job: Callable[[], object]) -> float:

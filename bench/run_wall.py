@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _servers import machine, pullthrough
+from bench._servers import machine, pullthrough
 
 
 def main() -> int:

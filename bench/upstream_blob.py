@@ -21,7 +21,9 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import httpx
-from _servers import curl_speed, docker_registry, fake_upstream, layer_digest, machine, require, vm_hwm
+
+from bench._proc import vm_hwm
+from bench._servers import curl_speed, docker_registry, fake_upstream, layer_digest, machine, require
 
 _KINDS = ("tar", "gzip")
 _STREAM_CHUNK = 4 << 20
