@@ -120,6 +120,7 @@ class FetchBody:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         fetch, length = self.fetch, self.length
+        follower = fetch.follow()
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.headers})
             offset = 0
@@ -130,13 +131,13 @@ class FetchBody:
                     return await self._cut(receive)
                 done = fetch.complete
                 received = fetch.received
-                limit = received if done or not self.hold_last else received - 1
-                if length is not None:
-                    limit = min(limit, length)
+                limit = self._limit(received, done)
                 if offset < limit:
                     data = await self._read(offset, limit)
                     offset += len(data)
                     await send({"type": "http.response.body", "body": data, "more_body": True})
+                    follower.offset = offset
+                    fetch.advanced()
                     if self.connection.is_closing():
                         return
                 elif done and offset == received and length in (None, offset):
@@ -150,14 +151,28 @@ class FetchBody:
                 else:
                     await changed.wait()
         finally:
+            fetch.unfollow(follower)
             os.close(self.fd)
+
+    def _limit(self, received: int, done: bool) -> int:
+        """How far to send now: what arrived once it verified (or with `forward-upstream-length`), else
+        all but the last byte: of our Content-Length when we declared one (so whole pieces go out as they
+        are), else of what has arrived. Never more than our Content-Length."""
+        length = self.length
+        if done or not self.hold_last:
+            limit = received
+        elif length is not None:
+            limit = min(received, length - 1)
+        else:
+            limit = received - 1
+        return limit if length is None else min(limit, length)
 
     async def _cut(self, receive: Receive) -> None:
         if not self.stall:
             self.connection.abort()
         await _wait_disconnect(receive)
 
-    async def _read(self, offset: int, limit: int) -> bytes:
+    async def _read(self, offset: int, limit: int) -> bytes | memoryview:
         spool = self.fetch.spool
         assert spool is not None
         data = spool.piece(offset, limit)

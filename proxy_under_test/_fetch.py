@@ -2,9 +2,11 @@
 
 The fetch runs as its own task, so it outlives any one client, and every client of the same cold blob
 (ECON-COALESCE) reads it as it arrives: from the spool's memory window, or from the temp file through
-its own duplicate of the descriptor when it has fallen behind. The file lands in the cache only when
-its digest verifies; readers hold back the last byte until then, so a wrong or cut-short upstream
-body never completes a client's response.
+its own duplicate of the descriptor when it has fallen behind. The fetch keeps pace with its fastest
+reader (at most AHEAD bytes ahead, so that reader always sends from memory: reading a just-written blob
+back from disk costs more than the rest of its path), unless that reader stops for PACE_WAIT seconds.
+The file lands in the cache only when its digest verifies; readers hold back the last byte until then,
+so a wrong or cut-short upstream body never completes a client's response.
 """
 
 from __future__ import annotations
@@ -18,12 +20,23 @@ from proxy_under_test._context import Context, log
 from proxy_under_test._defects import Defect
 from proxy_under_test._rawget import get_blob
 from proxy_under_test._routes import Target
-from proxy_under_test._spool import Spool
+from proxy_under_test._spool import WINDOW, Spool
 from proxy_under_test._upstream import UpstreamFailure, address, parse_length, status_failure
 from proxy_under_test._variants import Variant
 
 LARGE = 16 << 10  # the `no-cache-large-blobs` defect caches nothing bigger
 State = Literal["connecting", "streaming", "verified", "done", "failed"]
+AHEAD = WINDOW // 2
+PACE_WAIT = 1.0  # seconds the fastest reader may stand still before the fetch stops waiting for readers
+
+
+class Follower:
+    """A reader of a fetch: how far it has sent (the fetch keeps pace with the fastest)."""
+
+    __slots__ = ("offset",)
+
+    def __init__(self) -> None:
+        self.offset = 0
 
 
 class BlobFetch:
@@ -40,6 +53,9 @@ class BlobFetch:
         self._committed = False
         self.closed = False
         self._changed = asyncio.Event()
+        self._followers: set[Follower] = set()
+        self._pacing = True
+        self._advance: asyncio.Future[None] | None = None
 
     @property
     def changed(self) -> asyncio.Event:
@@ -102,6 +118,20 @@ class BlobFetch:
         self.closed = True
         os.close(self.fd)
 
+    def follow(self) -> Follower:
+        follower = Follower()
+        self._followers.add(follower)
+        return follower
+
+    def unfollow(self, follower: Follower) -> None:
+        self._followers.discard(follower)
+        self.advanced()
+
+    def advanced(self) -> None:
+        """A reader moved on (or left): a fetch waiting for it may go on."""
+        if self._advance is not None and not self._advance.done():
+            self._advance.set_result(None)
+
     # ---- internals ------------------------------------------------------------------------------
 
     @property
@@ -139,8 +169,9 @@ class BlobFetch:
             self._notify()
             cut = None
             try:
-                async for chunk in response.body():
-                    await spool.feed(chunk)
+                async for piece in response.body():
+                    await spool.feed(piece)
+                    await self._keep_pace()
             except UpstreamFailure as failure:
                 cut = failure
             finally:
@@ -157,6 +188,20 @@ class BlobFetch:
         if not has(Defect.NO_DIGEST_VERIFY):
             message = f"upstream {self.target.upstream} sent bytes that do not match {self.digest}"
             raise UpstreamFailure("corrupt", message, source=address(self.target))
+
+    async def _keep_pace(self) -> None:
+        """Wait while AHEAD bytes ahead of the fastest reader, unless it has stopped reading."""
+        while self._pacing and self._followers:
+            if self.received - max(follower.offset for follower in self._followers) <= AHEAD:
+                return
+            self._advance = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(PACE_WAIT):
+                    await self._advance
+            except TimeoutError:
+                self._pacing = False  # a client that stopped reading does not hold the blob back
+            finally:
+                self._advance = None
 
     def _commit(self) -> None:
         os.fsync(self.fd)

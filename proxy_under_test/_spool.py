@@ -2,11 +2,11 @@
 also kept in memory so that readers send them without reading them back (and without waiting for the
 disk: the file is written with O_DIRECT where it can be, see DirectWriter).
 
-The event loop only joins the upstream's small reads into batches and hands each to two threads, one
-hashing and one writing, each working through its batches in order without waiting for the loop
-(hashlib and os.pwrite release the GIL). Every byte received is in the window or in the file: a batch
-leaves the window only once it is written, and the window is bounded, so a 1 GiB blob costs a few MiB
-of memory however many readers follow it.
+The event loop hands each piece it is fed (the blob reader gathers them up to 1 MiB) to two threads, one
+hashing and one writing, each working through its pieces in order without waiting for the loop (hashlib
+and os.pwrite release the GIL). Every byte received is in the window or in the file: a piece leaves the
+window only once it is written, and the window is bounded, so a 1 GiB blob costs a few MiB of memory
+however many readers follow it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 
-BATCH = 1 << 20
+BATCH = 1 << 20  # the DirectWriter's staging buffer; pieces of any size are welcome
 WINDOW = 8 << 20
-QUEUED = 8  # batches handed to the threads and not yet written, before the upstream's reader waits
-FLUSH_AFTER = 0.05  # seconds: a slow upstream's bytes still reach readers and the file promptly
+QUEUED = 8  # pieces handed to the threads and not yet written, before the upstream's reader waits
 
 
 class Spool:
@@ -46,24 +45,27 @@ class Spool:
         self._on_change = on_change
         self._window: deque[tuple[int, bytes]] = deque()
         self._window_size = 0
-        self._pending: list[bytes] = []
-        self._pending_size = 0
         self._loop = asyncio.get_running_loop()
-        self._flushed = self._loop.time()
         self._inflight: deque[tuple[Future[None], Future[int]]] = deque()
         self._writer = DirectWriter(path, fd)
 
-    async def feed(self, chunk: bytes) -> None:
-        self._pending.append(chunk)
-        self._pending_size += len(chunk)
-        if self._pending_size >= BATCH or self._loop.time() - self._flushed > FLUSH_AFTER:
-            await self._flush()
+    async def feed(self, piece: bytes) -> None:
+        """Take the next bytes; waits while QUEUED pieces are still being hashed or written."""
+        offset = self.received
+        self._window.append((offset, piece))
+        self._window_size += len(piece)
+        self.received += len(piece)
+        self._on_change()
+        hashed = self._hashing.submit(self.hasher.update, piece)
+        written = self._writing.submit(self._writer.write, piece)
+        written.add_done_callback(lambda done: self._loop.call_soon_threadsafe(self._wrote, done))
+        self._inflight.append((hashed, written))
+        if len(self._inflight) > QUEUED:
+            await self._settle_oldest()
 
     async def close(self) -> None:
         """Everything fed is hashed and written; raises the OSError of a failed write."""
         try:
-            if self._pending:
-                await self._flush()
             while self._inflight:
                 await self._settle_oldest()
             if self.error is None:
@@ -91,28 +93,13 @@ class Spool:
         self._inflight.clear()
         self._writer.close()
 
-    def piece(self, offset: int, limit: int) -> bytes | None:
-        """Bytes [offset, limit) or fewer, from memory; None if they have left the window (read the file)."""
+    def piece(self, offset: int, limit: int) -> bytes | memoryview | None:
+        """Bytes [offset, limit) or fewer, from memory (not copied); None if they have left the window."""
         for start, data in self._window:
             if start <= offset < start + len(data):
                 end = min(len(data), limit - start)
-                return data if offset == start and end == len(data) else data[offset - start : end]
+                return data if offset == start and end == len(data) else memoryview(data)[offset - start : end]
         return None
-
-    async def _flush(self) -> None:
-        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-        self._pending, self._pending_size, self._flushed = [], 0, self._loop.time()
-        offset = self.received
-        self._window.append((offset, data))
-        self._window_size += len(data)
-        self.received += len(data)
-        self._on_change()
-        hashed = self._hashing.submit(self.hasher.update, data)
-        written = self._writing.submit(self._writer.write, data)
-        written.add_done_callback(lambda done: self._loop.call_soon_threadsafe(self._wrote, done))
-        self._inflight.append((hashed, written))
-        if len(self._inflight) > QUEUED:
-            await self._settle_oldest()
 
     async def _settle_oldest(self) -> None:
         hashed, written = self._inflight[0]

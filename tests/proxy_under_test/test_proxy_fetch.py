@@ -188,6 +188,25 @@ def test_a_client_leaving_does_not_stop_the_fetch(tmp_path: Path) -> None:
         assert got.status_code == 200 and sha256(got.content) == layer
 
 
+def test_a_client_that_stops_reading_does_not_hold_the_fetch(tmp_path: Path) -> None:
+    """The fetch keeps pace with its fastest reader, but not with one that stands still (PACE_WAIT)."""
+    with Rig(tmp_path) as rig:
+        proxy = rig.proxy()
+        image = rig.upstream.add_image("team/app", "v1", layers=[48 << 20])  # far more than AHEAD and the sockets
+        layer = image.blobs[-1]
+        with (
+            httpx.Client(base_url=proxy.url, timeout=30) as stalled,
+            stalled.stream("GET", f"/v2/team/app/blobs/{layer}") as response,
+        ):
+            assert response.status_code == 200
+            chunks = response.iter_raw()  # kept: a dropped iterator would close the connection
+            next(chunks)  # then reads nothing more, and stays connected
+            wait_until(lambda: _fetched(rig), what="the fetch to end", timeout=20)
+        rig.upstream.set_outage("refused")
+        got = rig.client(proxy).get(f"/v2/team/app/blobs/{layer}")
+        assert got.status_code == 200 and sha256(got.content) == layer
+
+
 def test_a_finished_fetch_frees_its_memory_without_the_garbage_collector(tmp_path: Path) -> None:
     """A reference cycle would keep each fetch's window (megabytes) alive until the collector runs."""
     with Rig(tmp_path) as rig:
@@ -201,6 +220,11 @@ def test_a_finished_fetch_frees_its_memory_without_the_garbage_collector(tmp_pat
             assert not _alive(Spool)
         finally:
             gc.enable()
+
+
+def _fetched(rig: Rig) -> bool:
+    gets = rig.upstream_requests("GET", "blob")
+    return bool(gets) and all(e.complete for e in gets)
 
 
 def _alive(kind: type) -> bool:

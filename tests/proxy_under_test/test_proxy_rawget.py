@@ -1,28 +1,51 @@
-"""The lean blob GET: framing (Content-Length, chunked, close), cut and stalled bodies, redirects without
-the credentials, and the upstream's authentication."""
+"""The lean blob GET: framing (Content-Length, chunked, close), pieces of at most PIECE bytes, a slow
+upstream's bytes handed on before the body ends, the socket paused while the consumer lags, cut and
+stalled bodies, redirects without the credentials, and the upstream's authentication."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import random
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from http_checks import sha256
 from proxy_checks import Rig
 
-from proxy_under_test._rawget import get_blob
+from proxy_under_test._rawget import PIECE, RawResponse, get_blob
 from proxy_under_test._routes import Target
 from proxy_under_test._upstream import Upstream, UpstreamFailure
 
 DIGEST = "sha256:" + "d" * 64
-Answer = Callable[[bytes], list[bytes]]  # the request's head -> what to send, piece by piece
+# the request's head -> what to send, piece by piece; an Event in the list: wait until it is set
+Answer = Callable[[bytes], list[bytes | asyncio.Event]]
+Consume = Callable[[RawResponse], Awaitable[bytes]]
 
 
-def exchange(answer: Answer, *, hold: bool = False, user: str | None = None) -> tuple[bytes, list[bytes]]:
+async def _read_all(response: RawResponse) -> bytes:
+    return b"".join([piece async for piece in response.body()])
+
+
+def _blob_only(pieces: list[bytes | asyncio.Event]) -> Answer:
+    """`pieces` for the blob's GET; the probe for the upstream's authentication gets an empty 200."""
+
+    def answer(request: bytes) -> list[bytes | asyncio.Event]:
+        return pieces if b"/blobs/" in request else [b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"]
+
+    return answer
+
+
+def _split(data: bytes, size: int) -> list[bytes]:
+    return [data[start : start + size] for start in range(0, len(data), size)]
+
+
+def exchange(
+    answer: Answer, *, hold: bool = False, user: str | None = None, consume: Consume = _read_all
+) -> tuple[bytes, list[bytes]]:
     """Serve one scripted answer per connection on loopback; GET the blob; (its body, the request heads)."""
     heads: list[bytes] = []
 
@@ -32,6 +55,9 @@ def exchange(answer: Answer, *, hold: bool = False, user: str | None = None) -> 
                 head = await reader.readuntil(b"\r\n\r\n")
                 heads.append(head)
                 for piece in answer(head):
+                    if isinstance(piece, asyncio.Event):
+                        await piece.wait()
+                        continue
                     writer.write(piece)
                     await writer.drain()
                 if hold:  # a stalled upstream: keep the connection until the proxy gives up on it
@@ -46,9 +72,10 @@ def exchange(answer: Answer, *, hold: bool = False, user: str | None = None) -> 
         try:
             response = await upstream.bounded(get_blob(upstream, target, DIGEST))
             assert response.status == 200, response.status
-            data = b"".join([chunk async for chunk in response.body()])
-            response.close()
-            return data
+            try:
+                return await consume(response)
+            finally:
+                response.close()
         finally:
             await upstream.aclose()
             server.close()
@@ -70,6 +97,72 @@ def test_chunked_body() -> None:
 
 def test_close_delimited_body() -> None:
     assert exchange(lambda _: [b"HTTP/1.0 200 OK\r\n\r\nhello"])[0] == b"hello"
+
+
+def test_a_big_body_arrives_whole_in_pieces_of_at_most_a_mib() -> None:
+    data = random.Random(3).randbytes(3 * PIECE + 12345)
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+    sizes: list[int] = []
+
+    async def consume(response: RawResponse) -> bytes:
+        pieces = [piece async for piece in response.body()]
+        sizes.extend(len(piece) for piece in pieces)
+        return b"".join(pieces)
+
+    body, _ = exchange(lambda _: [head + data[:100], *_split(data[100:], 70_001)], consume=consume)
+    assert body == data
+    assert max(sizes) <= PIECE and len(sizes) >= 4
+
+
+def test_chunked_framing_split_anywhere() -> None:
+    """Many chunks, their size lines and CRLFs cut across reads, and extensions: the body comes out whole."""
+    data = random.Random(4).randbytes(2 * PIECE + 777)
+    framed = b"".join(
+        f"{len(part):x}{';ext=1' if n % 3 == 0 else ''}\r\n".encode() + part + b"\r\n"
+        for n, part in enumerate(_split(data, 40_000))
+    )
+    wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + framed + b"0\r\nX-T: 1\r\n\r\n"
+    assert exchange(lambda _: _split(wire, 9_973))[0] == data
+    small = b"".join(f"{len(part):x}\r\n".encode() + part + b"\r\n" for part in _split(data[:3000], 700))
+    wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + small + b"0\r\n\r\n"
+    assert exchange(lambda _: _split(wire, 1))[0] == data[:3000]  # framing byte by byte
+
+
+def test_a_slow_upstreams_bytes_are_handed_on_before_the_body_ends() -> None:
+    """The upstream sends 100 bytes, then waits for the consumer to have them: it must not wait for a full piece."""
+    released = asyncio.Event()
+
+    async def consume(response: RawResponse) -> bytes:
+        pieces = response.body()
+        async with asyncio.timeout(5):
+            first = await anext(pieces)
+        released.set()
+        return first + b"".join([piece async for piece in pieces])
+
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: 200\r\n\r\n"
+    body, _ = exchange(_blob_only([head + b"a" * 100, released, b"b" * 100]), consume=consume)
+    assert body == b"a" * 100 + b"b" * 100
+
+
+def test_the_socket_pauses_while_the_consumer_lags() -> None:
+    """Unread pieces stay a few: the rest waits in the kernel and the upstream (memory is O(piece))."""
+    data = random.Random(5).randbytes(12 * PIECE)
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(data)}\r\n\r\n".encode()
+    queued: list[int] = []
+
+    async def consume(response: RawResponse) -> bytes:
+        pieces = response.body()
+        first = await anext(pieces)
+        receiver = response._receiver
+        async with asyncio.timeout(10):
+            while not receiver._paused:
+                await asyncio.sleep(0.01)  # polling the receiver's state, with a deadline
+        queued.append(len(receiver._pieces))
+        return first + b"".join([piece async for piece in pieces])
+
+    body, _ = exchange(_blob_only([head, *_split(data, PIECE)]), consume=consume)
+    assert body == data
+    assert queued[0] <= 4
 
 
 @pytest.mark.parametrize(
