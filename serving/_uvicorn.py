@@ -18,6 +18,7 @@ from uvicorn.server import ServerState
 
 from oci_wire import ErrorCode
 from serving._connections import Connections, Peer
+from serving._corked import CorkedTransport
 from serving._errors import raw_error
 from serving._limits import Limits
 
@@ -88,6 +89,7 @@ class _Protocol(HttpToolsProtocol):
     # ---- connection -----------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        transport = CorkedTransport(transport, self.loop)  # a response's head and small body: one write
         super().connection_made(transport)
         if self.client is not None:
             self._peer = (self.client[0], self.client[1])
