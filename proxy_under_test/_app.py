@@ -68,10 +68,10 @@ class ProxyApp:
                 "this is a pull-through cache: push, upload and delete go to the upstream registry",
                 headers={"Allow": "GET, HEAD"},
             )
-        params = request.query_params
         if route.kind == "ping":
             return _ping()
         if route.kind == "catalog":
+            params = request.query_params
             return await self.tags.catalog(params.get("n"), params.get("last"))
         if route.kind == "unknown" or route.name is None:
             raise ProxyError(ErrorCode.NAME_UNKNOWN, "no such endpoint", status=404)
@@ -84,6 +84,7 @@ class ProxyApp:
             digest = context.router.digest(reference)
             return await self.blobs.get(target, digest, request.headers.get("range"), head, self._connection(request))
         if route.kind == "tags":
+            params = request.query_params
             return await self.tags.list(target, params.get("n"), params.get("last"))
         if route.kind == "referrers":
             raise ProxyError(ErrorCode.NAME_UNKNOWN, "the referrers API is not proxied", status=404)

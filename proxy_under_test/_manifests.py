@@ -10,9 +10,8 @@ import hashlib
 import json
 from collections.abc import Sequence
 
-from starlette.responses import Response
-
 from oci_wire import INDEX_MEDIA_TYPES, ErrorCode, accepts, is_digest_reference
+from proxy_under_test._bodies import WholeBody
 from proxy_under_test._cache import StoredManifest
 from proxy_under_test._context import Context, log
 from proxy_under_test._defects import Defect
@@ -26,14 +25,14 @@ class Manifests:
     def __init__(self, context: Context) -> None:
         self.context = context
 
-    async def get(self, target: Target, reference: str, accept: Sequence[str], head: bool) -> Response:
+    async def get(self, target: Target, reference: str, accept: Sequence[str], head: bool) -> WholeBody:
         if is_digest_reference(reference):
             return await self._by_digest(target, reference, accept, head)
         return await self._by_tag(target, reference, accept, head)
 
     # ---- tags -----------------------------------------------------------------------------------
 
-    async def _by_tag(self, target: Target, tag: str, accept: Sequence[str], head: bool) -> Response:
+    async def _by_tag(self, target: Target, tag: str, accept: Sequence[str], head: bool) -> WholeBody:
         context, cache = self.context, self.context.cache
         pointer = cache.tag(target.name, tag)
         cached = cache.manifest(target.name, pointer[0]) if pointer else None
@@ -69,7 +68,7 @@ class Manifests:
         media_type: str,
         accept: Sequence[str],
         head: bool,
-    ) -> Response:
+    ) -> WholeBody:
         """The upstream's tag moved: fetch, verify and store the new manifest, only then re-point the tag."""
         context = self.context
         poisoned = context.config.has(Defect.TAG_POISONING) and digest is not None
@@ -101,7 +100,7 @@ class Manifests:
         failure: UpstreamFailure,
         accept: Sequence[str],
         head: bool,
-    ) -> Response:
+    ) -> WholeBody:
         context = self.context
         if failure.kind == "not-found":
             policy = context.config.not_found_policy
@@ -118,7 +117,7 @@ class Manifests:
 
     # ---- digests --------------------------------------------------------------------------------
 
-    async def _by_digest(self, target: Target, digest: str, accept: Sequence[str], head: bool) -> Response:
+    async def _by_digest(self, target: Target, digest: str, accept: Sequence[str], head: bool) -> WholeBody:
         context, cache = self.context, self.context.cache
         cached = cache.manifest(target.name, digest)
         if cached is not None:
@@ -140,7 +139,7 @@ class Manifests:
         await self._store(target, fetched, None)
         return self._fresh(fetched, accept, head)
 
-    async def _other_repository(self, target: Target, digest: str, accept: Sequence[str], head: bool) -> Response:
+    async def _other_repository(self, target: Target, digest: str, accept: Sequence[str], head: bool) -> WholeBody:
         """Cached through another repository: served only once the upstream confirms this one has it."""
         context = self.context
         media_type = None
@@ -169,44 +168,46 @@ class Manifests:
         if tag is not None:
             await self.context.blocking(cache.set_tag, target.name, tag, fetched.digest, fetched.media_type)
 
-    def _fresh(self, fetched: FetchedManifest, accept: Sequence[str], head: bool) -> Response:
+    def _fresh(self, fetched: FetchedManifest, accept: Sequence[str], head: bool) -> WholeBody:
         body, digest = fetched.body, fetched.digest
         if self.context.config.has(Defect.REWRITE_MEDIA_TYPE):
             body = json.dumps(json.loads(body)).encode()
             digest = "sha256:" + hashlib.sha256(body).hexdigest()
         return _response(digest, fetched.media_type, body, len(body), accept, head, self.context)
 
-    def _cached(self, target: Target, cached: StoredManifest, accept: Sequence[str], head: bool) -> Response:
+    def _cached(self, target: Target, cached: StoredManifest, accept: Sequence[str], head: bool) -> WholeBody:
         body, digest = cached.body, cached.digest
         if cached.media_type in INDEX_MEDIA_TYPES and self.context.config.has(Defect.TRIM_INDEX):
             body = _trim(body, set(self.context.cache.linked_manifests(target.name)))
             digest = "sha256:" + hashlib.sha256(body).hexdigest()
         response = _response(digest, cached.media_type, body, len(body), accept, head, self.context)
         if self.context.config.has(Defect.NO_DIGEST_HEADER_CACHED):
-            del response.headers["docker-content-digest"]
+            response.drop(b"docker-content-digest")
         return response
 
 
 def _response(
     digest: str, media_type: str, body: bytes, size: int | None, accept: Sequence[str], head: bool, context: Context
-) -> Response:
+) -> WholeBody:
     if not accepts(accept, media_type):
         if not context.config.has(Defect.IGNORE_ACCEPT):
             message = f"the manifest is {media_type}, which the request's Accept excludes"
             raise ProxyError(ErrorCode.MANIFEST_UNKNOWN, message)
         media_type = _first_accepted(accept) or media_type  # the defect: labelled as whatever was asked for
-    response = Response(b"" if head else body, media_type=media_type)
-    headers = response.headers
-    headers["docker-content-digest"] = digest
-    headers["etag"] = f'"{digest}"'
-    if head and context.config.has(Defect.HEAD_NO_LENGTH):
-        del headers["content-length"]
-    elif head and size is not None:
-        headers["content-length"] = str(size)
-    elif head:
-        del headers["content-length"]
-    response.raw_headers.append(API_VERSION)
-    return response
+    if media_type.startswith("text/") and "charset=" not in media_type.lower():
+        media_type += "; charset=utf-8"
+    if not head:
+        length: int | None = len(body)
+    else:
+        length = None if context.config.has(Defect.HEAD_NO_LENGTH) else size
+    headers = [] if length is None else [(b"content-length", str(length).encode())]
+    headers += [
+        (b"content-type", media_type.encode("latin-1")),
+        (b"docker-content-digest", digest.encode()),
+        (b"etag", f'"{digest}"'.encode()),
+        API_VERSION,
+    ]
+    return WholeBody(200, headers, b"" if head else body)
 
 
 def _first_accepted(accept: Sequence[str]) -> str | None:
