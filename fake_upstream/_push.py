@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,10 +10,9 @@ from starlette.responses import Response
 from fake_upstream._errors import RegistryError
 from fake_upstream._responses import empty_response
 from fake_upstream._store import MAX_MANIFEST, Store, check_digest
-from oci_wire import ErrorCode
+from oci_wire import ErrorCode, parse_content_range
 
 MAX_UPLOAD_CHUNK = 1 << 30
-_CONTENT_RANGE_RE = re.compile(r"^(?:bytes )?([0-9]+)-([0-9]+)(?:/[0-9]+|/\*)?$")
 
 
 async def start_upload(request: Request, store: Store, name: str) -> Response:
@@ -39,10 +37,10 @@ async def patch_upload(request: Request, store: Store, name: str, session: str) 
     byte_range = None
     content_range = request.headers.get("content-range")
     if content_range is not None:
-        match = _CONTENT_RANGE_RE.match(content_range.strip())
-        if match is None:
-            raise RegistryError(ErrorCode.BLOB_UPLOAD_INVALID, "malformed Content-Range", status=416)
-        byte_range = int(match.group(1)), int(match.group(2))
+        try:
+            byte_range = parse_content_range(content_range.strip())
+        except ValueError as error:
+            raise RegistryError(ErrorCode.BLOB_UPLOAD_INVALID, str(error), status=416) from None
     store.upload(name, session)
     body = await _read_body(request, MAX_UPLOAD_CHUNK)
     if byte_range is not None and byte_range[1] - byte_range[0] + 1 != len(body):
@@ -112,8 +110,8 @@ def _upload_status(status: int, name: str, session: str, size: int) -> Response:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and (len(declared) > 18 or int(declared) > limit):
         raise _too_large(limit)
     body = bytearray()
     async for chunk in request.stream():

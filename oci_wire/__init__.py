@@ -23,7 +23,7 @@ from oci_wire.media_types import (
 )
 from oci_wire.names import is_digest_reference, valid_repository, valid_tag
 from oci_wire.paths import Endpoint, EndpointKind, endpoint
-from oci_wire.ranges import RangeNotSatisfiable, content_range, parse_range
+from oci_wire.ranges import RangeNotSatisfiable, content_range, parse_content_range, parse_range
 
 __all__ = [
     "DOCKER_CONFIG",
@@ -50,6 +50,7 @@ __all__ = [
     "endpoint",
     "error_body",
     "is_digest_reference",
+    "parse_content_range",
     "parse_digest",
     "parse_error_body",
     "parse_range",

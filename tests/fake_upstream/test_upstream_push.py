@@ -257,3 +257,14 @@ def test_the_manifest_limit_is_4_mib_exactly(upstream: FakeUpstream, http: httpx
     assert upstream.inventory() == before
     response = http.put("/v2/push/app/manifests/limit", content=limit, headers={"Content-Type": OCI_MANIFEST})
     assert response.status_code == 201
+
+
+@pytest.mark.parametrize("content_range", ["9" * 4301 + "-" + "9" * 4302, "0-" + "9" * 5000, "²-3", "0-²"])
+def test_a_content_range_of_absurd_or_foreign_numbers_is_416(
+    upstream: FakeUpstream, http: httpx.Client, content_range: str
+) -> None:
+    """More digits than int() converts were a 500 (issue 10, item 2)."""
+    location = _start(http)
+    response = http.patch(location, content=BLOB[:5], headers={"Content-Range": content_range.encode()})
+    oci_error(response, 416, "BLOB_UPLOAD_INVALID")
+    assert http.get(location).headers["range"] == "0-0"
