@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from fake_upstream._server import FakeUpstream
 
 _MAX_JSON = 1 << 20
+# No request of the control API nests its JSON deeper than 4 levels; past this, it is not a request.
+_MAX_DEPTH = 32
 # Journal entries serialised between two turns of the event loop the registry shares (a few ms' work).
 _JOURNAL_SLICE = 200
 _SEQ_RE = re.compile(r"^[0-9]{1,18}$")
@@ -270,13 +272,31 @@ async def _json(request: Request, allowed: set[str] | None) -> dict[str, Any]:
             raise ControlError("request body too large", 413)
     try:
         body = json.loads(bytes(raw) or b"{}")
+    except RecursionError:
+        raise ControlError(f"invalid JSON: nested deeper than {_MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as error:
         raise ControlError(f"invalid JSON: {error}") from None
+    if _deeper_than(body, _MAX_DEPTH):
+        raise ControlError(f"invalid JSON: nested deeper than {_MAX_DEPTH} levels")
     if not isinstance(body, dict):
         raise ControlError("expected a JSON object")
     if allowed is not None and set(body) - allowed:
         raise ControlError(f"unknown fields: {', '.join(sorted(set(body) - allowed))}")
     return body
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest past `limit` (walked without recursion: the point is deep input)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def _str(body: dict[str, Any], key: str) -> str:

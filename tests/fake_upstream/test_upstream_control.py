@@ -167,6 +167,12 @@ def test_reset(upstream: FakeUpstream, control: httpx.Client, http: httpx.Client
         ("POST", "/faults", {"fault": "503", "after": 3}, 400),
         ("POST", "/faults", b"", 400),
         ("POST", "/faults", b"x" * (2 << 20), 413),
+        ("POST", "/faults", b"[" * 50_000, 400),  # was a 500 (RecursionError; issue 10, item 3)
+        ("POST", "/images", b'{"repository":' * 20_000, 400),
+        ("POST", "/faults", b'{"fault": "503", "match": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", 400),
+        ("POST", "/faults", b'{"fault": "503", "times": ' + b"9" * 5000 + b"}", 400),
+        ("POST", "/faults", b"\xff\xfe", 400),
+        ("POST", "/faults", b'{"fault": "503", "match": {"kind": ' + b"[" * 100 + b"]" * 100 + b"}}", 400),
         ("POST", "/outage", {"mode": "flaky"}, 400),
         ("POST", "/outage", {}, 400),
         ("PUT", "/repositories/team/app/tags/v2", {"digest": "sha256:" + "0" * 64}, 404),
