@@ -145,7 +145,7 @@ class Authenticator:
             user = self._basic_user(credentials)
         elif form.get("grant_type") == "password":
             name, password = form.get("username", ""), form.get("password", "")
-            user = name if name in self.users and secrets.compare_digest(self.users[name], password) else None
+            user = name if self._matches(name, password) else None
         else:
             return None
         if user is None:
@@ -157,4 +157,11 @@ class Authenticator:
             user, _, password = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return None
-        return user if user in self.users and secrets.compare_digest(self.users[user], password) else None
+        return user if self._matches(user, password) else None
+
+    def _matches(self, user: str, password: str) -> bool:
+        """In constant time, as bytes: compare_digest refuses str with characters beyond ASCII."""
+        known = self.users.get(user)
+        return known is not None and secrets.compare_digest(
+            known.encode("utf-8", "surrogatepass"), password.encode("utf-8", "surrogatepass")
+        )

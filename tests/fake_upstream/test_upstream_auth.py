@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -193,3 +194,26 @@ def test_a_challenged_request_spends_no_fault(token_upstream: FakeUpstream, http
         assert http.get("/v2/library/alpine/manifests/3", headers=headers).status_code == 200
     finally:
         token_upstream.clear_faults(fault)
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_non_ascii_passwords_are_compared_not_crashed_on() -> None:
+    """compare_digest refuses str with non-ASCII characters: a 500 (issue 10, item 4)."""
+    users = {"alice": "secret", "élodie": "mot-de-passe-é"}
+    with FakeUpstream(auth="basic", users=users) as upstream, httpx.Client(base_url=upstream.url) as http:
+        oci_error(http.get("/v2/", headers=_basic("alice", "é")), 401, "UNAUTHORIZED")
+        oci_error(http.get("/v2/", headers=_basic("élodie", "mot-de-passe-e")), 401, "UNAUTHORIZED")
+        assert http.get("/v2/", headers=_basic("élodie", "mot-de-passe-é")).status_code == 200
+        latin1 = {"Authorization": b"Basic " + base64.b64encode("alice:é".encode("latin-1"))}
+        oci_error(http.get("/v2/", headers=latin1), 401, "UNAUTHORIZED")
+
+
+def test_a_non_ascii_password_in_the_token_form(http: httpx.Client) -> None:
+    form = "grant_type=password&username=alice&password=%C3%A9&service=x&scope=repository:library/alpine:pull"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    oci_error(http.post("/token", content=form, headers=headers), 401, "UNAUTHORIZED")
+    oci_error(http.post("/token", content=form.replace("%C3%A9", "%FF"), headers=headers), 401, "UNAUTHORIZED")
+    oci_error(http.get("/token", headers=_basic("alice", "é")), 401, "UNAUTHORIZED")
