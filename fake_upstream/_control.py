@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import ipaddress
 import json
 import re
-import secrets
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from fake_upstream._errors import ControlError, RegistryError
 from fake_upstream._faults import Fault, FaultError
+from fake_upstream._guard import deny
 from fake_upstream._journal import Journal, JournalEntry
 from fake_upstream._outages import OUTAGES
 
@@ -76,7 +75,7 @@ class ControlApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        denied = self._deny(scope)
+        denied = deny(scope, self.token)
         if denied is not None:
             await denied(scope, receive, send)
             return
@@ -84,22 +83,6 @@ class ControlApp:
             await self.app(scope, receive, send)
         except ClientDisconnect:
             pass  # the client left mid-body: no one to answer
-
-    def _deny(self, scope: Scope) -> Response | None:
-        headers = dict(scope.get("headers", []))
-        if self.token is not None:
-            sent = headers.get(b"authorization", b"")
-            if not secrets.compare_digest(sent, f"Bearer {self.token}".encode()):
-                return JSONResponse({"error": "send the control token as 'Authorization: Bearer …'"}, 401)
-            return None
-        client = (scope.get("client") or ("",))[0]
-        try:
-            loopback = ipaddress.ip_address(client).is_loopback
-        except ValueError:
-            loopback = False
-        if not loopback:
-            return JSONResponse({"error": "the control API answers loopback clients only without --control-token"}, 403)
-        return None
 
     async def info(self, request: Request) -> Response:
         return JSONResponse(

@@ -206,7 +206,7 @@ def _asgi_get(
 ) -> httpx.Response:
     async def get() -> httpx.Response:
         transport = httpx.ASGITransport(app=app, client=client)
-        async with httpx.AsyncClient(transport=transport, base_url="http://control") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:5001") as http:
             return await http.get(path, headers=headers)
 
     return asyncio.run(get())
