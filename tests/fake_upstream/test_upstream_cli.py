@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import select
 import socket
 import subprocess
@@ -42,8 +43,8 @@ def _read_banner(process: subprocess.Popen[str], timeout: float = 20.0) -> tuple
 
 
 @contextmanager
-def _running(*args: str) -> Iterator[tuple[str, str]]:
-    process = subprocess.Popen(_command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _running(*args: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    process = subprocess.Popen(_command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         yield _read_banner(process)
     finally:
@@ -96,8 +97,8 @@ def test_control_token(tmp_path: Path) -> None:
         assert httpx.get(f"{control}/_control/", headers={"Authorization": "Bearer t0k"}, timeout=5).status_code == 200
 
 
-def _exit_2(*args: str) -> str:
-    result = subprocess.run(_command(*args), capture_output=True, text=True, timeout=30)
+def _exit_2(*args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(_command(*args), capture_output=True, text=True, timeout=30, env=env)
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     return result.stderr
@@ -133,3 +134,57 @@ def test_a_config_that_cannot_be_seeded(tmp_path: Path) -> None:
     assert "NAME_INVALID" in _exit_2("--config", str(config))
     config.write_text('port = 0\ncontrol_port = 0\n[[images]]\nrepository = "a"\nplatforms = ["linux"]\n')
     assert "os/arch" in _exit_2("--config", str(config))
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("PULLTHROUGH_")}, **extra}
+
+
+def test_secrets_from_files_keep_them_out_of_the_process_list(tmp_path: Path) -> None:
+    users, token = tmp_path / "users", tmp_path / "token"
+    users.write_text("# accounts\nalice:pass word\n\nbob:é:x\n")
+    token.write_text("t0k-from-file\n")
+    args = ["--port", "0", "--control-port", "0", "--auth", "basic"]
+    with _running(*args, "--users-file", str(users), "--control-token-file", str(token)) as (registry, control):
+        assert httpx.get(f"{registry}/v2/", auth=("alice", "pass word"), timeout=5).status_code == 200
+        assert httpx.get(f"{registry}/v2/", auth=("bob", "é:x"), timeout=5).status_code == 200
+        good = {"Authorization": "Bearer t0k-from-file"}
+        assert httpx.get(f"{control}/_control/", headers=good, timeout=5).status_code == 200
+
+
+def test_secrets_from_the_environment(tmp_path: Path) -> None:
+    env = _environment(PULLTHROUGH_UPSTREAM_USERS="alice:one bob:two", PULLTHROUGH_CONTROL_TOKEN="t0k-env")
+    args = ["--port", "0", "--control-port", "0", "--auth", "basic"]
+    with _running(*args, env=env) as (registry, control):
+        assert httpx.get(f"{registry}/v2/", auth=("bob", "two"), timeout=5).status_code == 200
+        assert httpx.get(f"{control}/_control/", timeout=5).status_code == 401
+        good = {"Authorization": "Bearer t0k-env"}
+        assert httpx.get(f"{control}/_control/", headers=good, timeout=5).status_code == 200
+    with _running(*args, "--control-token", "t0k-flag", env=env) as (_, control):  # a flag wins
+        good = {"Authorization": "Bearer t0k-flag"}
+        assert httpx.get(f"{control}/_control/", headers=good, timeout=5).status_code == 200
+
+
+def test_the_help_names_the_other_forms() -> None:
+    text = subprocess.run(_command("--help"), capture_output=True, text=True, timeout=30).stdout
+    for form in ("--users-file", "$PULLTHROUGH_UPSTREAM_USERS", "--control-token-file", "$PULLTHROUGH_CONTROL_TOKEN"):
+        assert form in text
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["--users-file", "/nonexistent/users"], {}, "--users-file /nonexistent/users: cannot read it"),
+        (["--control-token-file", "/nonexistent/token"], {}, "cannot read it"),
+        (["--users", "a:b", "--users-file", "x"], {}, "not allowed with argument"),
+        ([], {"PULLTHROUGH_UPSTREAM_USERS": "alice"}, "$PULLTHROUGH_UPSTREAM_USERS takes USER:PASSWORD pairs"),
+        (["--control-token", " "], {}, "the control token is empty"),
+    ],
+)
+def test_bad_secrets(args: list[str], env: dict[str, str], expected: str) -> None:
+    assert expected in _exit_2(*args, env=_environment(**env))
+
+
+def test_an_empty_token_file(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text("\n")
+    assert "the control token is empty" in _exit_2("--control-token-file", str(tmp_path / "token"))
