@@ -158,6 +158,12 @@ class DirectWriter:
 
     def write(self, data: bytes) -> int:
         """Bytes of the file written so far (the last unaligned few wait for `finish`)."""
+        return _without_views(self._write, data)
+
+    def finish(self) -> int:
+        return _without_views(self._finish)
+
+    def _write(self, data: bytes) -> int:
         if self._direct is None:
             _write_all(self.fd, data, self.offset)
             self.offset += len(data)
@@ -176,7 +182,7 @@ class DirectWriter:
             self._carry = filled - aligned
         return self.offset
 
-    def finish(self) -> int:
+    def _finish(self) -> int:
         if self._carry:
             _write_all(self.fd, memoryview(self._buffer)[: self._carry], self.offset)
             self.offset += self._carry
@@ -190,3 +196,14 @@ class DirectWriter:
             self._direct = None
         if not self._buffer.closed:
             self._buffer.close()
+
+
+def _without_views(function: Callable[..., int], *args: bytes) -> int:
+    """Call `function`; a failed write (a full disk) comes back as a new OSError without the traceback,
+    whose frames would keep memoryviews of the staging buffer alive and the buffer impossible to close."""
+    failure = None
+    try:
+        return function(*args)
+    except OSError as error:
+        failure = OSError(error.errno, error.strerror)
+    raise failure

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import os
 import random
@@ -77,5 +78,24 @@ def test_a_failed_write_is_raised_at_close() -> None:
     try:
         with pytest.raises(OSError, match="No space left"):
             asyncio.run(run())
+    finally:
+        os.close(fd)
+
+
+def test_a_failed_direct_write_leaves_the_writer_closable(tmp_path: Path) -> None:
+    """The failed write's traceback held memoryviews of the staging buffer: close() raised BufferError,
+    and a full disk became 'the proxy failed while fetching' (502) instead of a clean storage error."""
+    path = tmp_path / "blob"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    writer = DirectWriter(str(path), fd)
+    if writer._direct is None:
+        pytest.skip(f"{tmp_path} does not take O_DIRECT")
+    os.close(writer._direct)
+    writer._direct = os.open("/dev/full", os.O_WRONLY)  # every write: ENOSPC
+    try:
+        with pytest.raises(OSError, match="No space left") as failed:  # held, as the spool holds its error
+            writer.write(bytes(BATCH + 4096))
+        writer.close()
+        assert failed.value.errno == errno.ENOSPC
     finally:
         os.close(fd)
