@@ -13,12 +13,12 @@ from starlette.types import ASGIApp
 
 from oci_wire import ErrorCode, RangeNotSatisfiable, content_range, parse_range
 from proxy_under_test._bodies import Connection, FetchBody, FileBody, HeadersOnly, blob_headers
-from proxy_under_test._context import Context
+from proxy_under_test._context import Context, log
 from proxy_under_test._defects import Defect
 from proxy_under_test._errors import ProxyError
 from proxy_under_test._fetch import BlobFetch, Fetches
 from proxy_under_test._routes import Target
-from proxy_under_test._upstream import UpstreamFailure
+from proxy_under_test._upstream import UpstreamFailure, storage_failure
 from proxy_under_test._variants import Variant
 
 WHOLE_FIRST = 1 << 20  # cold blobs up to this size are answered once they have arrived whole and verified
@@ -67,7 +67,10 @@ class Blobs:
         except UpstreamFailure as failure:
             raise context.failures.cold_error(failure, "blob") from None
         store = not (has(Defect.NO_CACHE_CONFIG) and digest in self._configs(target))
-        fetch, fd = self.fetches.start(target, digest, store=store)
+        try:
+            fetch, fd = self.fetches.start(target, digest, store=store)
+        except OSError as error:  # not even a temp file: the disk is full
+            raise context.failures.cold_error(storage_failure(error), "blob") from None
         return await self._follow(fetch, fd, digest, byte_range, head, connection)
 
     async def _other_repository(
@@ -82,7 +85,10 @@ class Blobs:
                 if failure.kind == "not-found" and context.config.has(Variant.ISOLATION_DENIED):
                     raise ProxyError(ErrorCode.DENIED, "the upstream does not confirm this repository has it") from None
                 raise
-        await context.blocking(context.cache.link_blob, target.name, digest)
+        try:
+            await context.blocking(context.cache.link_blob, target.name, digest)
+        except OSError as error:  # a full disk: served all the same, linked next time
+            log.error("cannot link %s to %s: %s", digest, target.name, error)
         landing = self.fetches.verified(digest)  # not in the cache yet: read its file
         if landing is not None:
             return self._from_file(os.dup(landing.fd), digest, byte_range, head, connection, cached=True)

@@ -113,6 +113,14 @@ class Cache:
     def discard(self, temp: Path) -> None:
         temp.unlink(missing_ok=True)
 
+    def free_space(self) -> int | None:
+        """Bytes an unprivileged writer may still use on the cache's file system."""
+        try:
+            stats = os.statvfs(self.temp_dir)
+        except OSError:
+            return None
+        return stats.f_bavail * stats.f_frsize
+
     def declared_size(self, digest: str) -> int | None:
         """The blob's size as a manifest cached here declares it (a verified manifest: a size to trust,
         where an upstream's Content-Length is only a claim); None if no manifest seen lately names it."""
@@ -129,7 +137,13 @@ class Cache:
             write_file(link, b"", self.temp_dir, atomic=self.atomic)
 
     def linked_manifests(self, name: str) -> list[str]:
-        directory = self._repository(name) / "_manifests"
+        return self._linked(name, "_manifests")
+
+    def linked_blobs(self, name: str) -> list[str]:
+        return self._linked(name, "_blobs")
+
+    def _linked(self, name: str, kind: str) -> list[str]:
+        directory = self._repository(name) / kind
         found = []
         for algorithm in _ALGORITHMS:
             folder = directory / algorithm

@@ -69,6 +69,8 @@ class Failures:
             return ProxyError(not_found, f"{subject} unknown")
         if kind == "timeout":
             return ProxyError(ErrorCode.UNAVAILABLE, message, status=504)
+        if kind == "storage":  # 507 Insufficient Storage: the proxy, not the upstream, is at fault
+            return ProxyError(ErrorCode.UNAVAILABLE, failure.message, status=507)
         if kind == "server-error" and failure.status in (503, 504):
             headers = {"Retry-After": failure.retry_after} if failure.retry_after else None
             return ProxyError(ErrorCode.UNAVAILABLE, message, status=failure.status, headers=headers)

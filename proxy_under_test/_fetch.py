@@ -12,6 +12,7 @@ so a wrong or cut-short upstream body never completes a client's response.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import os
 from typing import Literal
@@ -21,7 +22,7 @@ from proxy_under_test._defects import Defect
 from proxy_under_test._rawget import get_blob
 from proxy_under_test._routes import Target
 from proxy_under_test._spool import WINDOW, Spool
-from proxy_under_test._upstream import UpstreamFailure, address, parse_length, status_failure
+from proxy_under_test._upstream import UpstreamFailure, address, parse_length, status_failure, storage_failure
 from proxy_under_test._variants import Variant
 
 LARGE = 16 << 10  # the `no-cache-large-blobs` defect caches nothing bigger
@@ -101,9 +102,9 @@ class BlobFetch:
             self.state = "done"
         except UpstreamFailure as failure:
             self._fail(failure)
-        except OSError as error:  # the temp file could not be written: nothing verified to send
+        except OSError as error:  # the temp file could not be written (a full disk): nothing verified to send
             log.error("cannot spool %s: %s", self.digest, error)
-            self._fail(UpstreamFailure("bad-response", "the proxy could not write its cache"))
+            self._fail(storage_failure(error))
         except Exception:  # a bug: its readers get a clean failure, the log the traceback
             log.exception("fetching %s failed", self.digest)
             self._fail(UpstreamFailure("bad-response", "the proxy failed while fetching"))
@@ -162,6 +163,7 @@ class BlobFetch:
                 body = await self.context.upstream.bounded(response.read_all())
                 raise status_failure(response.status, response.headers.get("retry-after"), body, self.target)
             self.length_header = response.headers.get("content-length")
+            self._check_room()
             hasher = hashlib.new(self.digest.partition(":")[0])
             context = self.context
             self.spool = spool = Spool(self.fd, str(self._temp), hasher, context.hashing, context.writing, self._notify)
@@ -202,6 +204,15 @@ class BlobFetch:
                 self._pacing = False  # a client that stopped reading does not hold the blob back
             finally:
                 self._advance = None
+
+    def _check_room(self) -> None:
+        """Refuse, before any client is answered, a blob that cannot fit on the cache's disk."""
+        size = self.context.cache.declared_size(self.digest) or self.length
+        if size is None:
+            return
+        free = self.context.cache.free_space()
+        if free is not None and free < size:
+            raise OSError(errno.ENOSPC, f"{size} bytes to cache, {free} free")
 
     def _commit(self) -> None:
         os.fsync(self.fd)

@@ -156,17 +156,24 @@ class Manifests:
             await self._store(target, fetched, None)
             return self._fresh(fetched, accept, head)
         stored = StoredManifest(digest, media_type or _declared_type(content.body), content.body)
-        await context.blocking(context.cache.put_manifest, target.name, stored)
+        try:
+            await context.blocking(context.cache.put_manifest, target.name, stored)
+        except OSError as error:
+            log.error("cannot link %s to %s: %s", digest, target.name, error)
         return self._cached(target, stored, accept, head)
 
     # ---- storing and answering ------------------------------------------------------------------
 
     async def _store(self, target: Target, fetched: FetchedManifest, tag: str | None) -> None:
+        """Cache a verified manifest (and point the tag at it); on a full disk it is served uncached."""
         cache = self.context.cache
         stored = StoredManifest(fetched.digest, fetched.media_type, fetched.body)
-        await self.context.blocking(cache.put_manifest, target.name, stored)
-        if tag is not None:
-            await self.context.blocking(cache.set_tag, target.name, tag, fetched.digest, fetched.media_type)
+        try:
+            await self.context.blocking(cache.put_manifest, target.name, stored)
+            if tag is not None:
+                await self.context.blocking(cache.set_tag, target.name, tag, fetched.digest, fetched.media_type)
+        except OSError as error:
+            log.error("cannot cache %s@%s: %s", target.name, fetched.digest, error)
 
     def _fresh(self, fetched: FetchedManifest, accept: Sequence[str], head: bool) -> WholeBody:
         body, digest = fetched.body, fetched.digest

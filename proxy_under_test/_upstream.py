@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import json
 import re
@@ -29,6 +30,7 @@ FailureKind = Literal[
     "timeout",
     "corrupt",
     "bad-response",
+    "storage",
 ]
 MAX_MANIFEST = 4 << 20
 _LENGTH = re.compile(r"[0-9]{1,19}")
@@ -280,6 +282,13 @@ def auth_failure(target: Target, status: int) -> UpstreamFailure:
     return UpstreamFailure(
         "auth", f"{_where(target)} refused the proxy's credentials ({status})", status=status, source=address(target)
     )
+
+
+def storage_failure(error: OSError) -> UpstreamFailure:
+    """The proxy's own disk failed it (not the upstream): full, or otherwise unwritable."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return UpstreamFailure("storage", "the proxy's cache is full: nothing more can be cached until space is freed")
+    return UpstreamFailure("storage", f"the proxy cannot write its cache ({error.strerror or error})")
 
 
 def token_failure(target: Target, realm: str, error: TokenError) -> UpstreamFailure:

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ from http_checks import ACCEPT, sha256
 
 from fake_upstream import FakeUpstream, Image
 from harness.poll import wait_until
-from proxy_under_test import DEFECTS, ProxyConfig, ReferenceProxy
+from proxy_under_test import DEFECTS, Cache, ProxyConfig, ReferenceProxy
 
 TIMEOUT = 1.0  # the proxies' upstream timeout in these tests
 T = TypeVar("T")
@@ -131,13 +131,16 @@ def timed(limit: float) -> Iterator[None]:
 class ProxyProcess:
     """`pullthrough proxy` as a subprocess on a free port, polled until it answers; killed on exit."""
 
-    def __init__(self, upstream: str, cache_dir: Path, defects: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, upstream: str, cache_dir: Path, defects: frozenset[str] = frozenset(), *, wrapper: Sequence[str] = ()
+    ) -> None:
+        """`wrapper` runs the proxy through another command (e.g. `unshare` with a mount)."""
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.command = [
-            sys.executable, "-m", "harness.cli", "proxy", "--upstream", upstream, "--port", str(self.port),
+            *wrapper, sys.executable, "-m", "harness.cli", "proxy", "--upstream", upstream, "--port", str(self.port),
             "--cache-dir", str(cache_dir), "--upstream-timeout", str(TIMEOUT),
         ]  # fmt: skip
         for name in sorted(defects):
@@ -167,3 +170,22 @@ class ProxyProcess:
             return httpx.get(self.url + "/v2/", timeout=1).status_code == 200
         except httpx.TransportError:
             return False
+
+
+def unverified(root: Path) -> list[str]:
+    """Every cache entry that does not verify: content that does not hash to its name, a tag record that
+    is torn or points at no manifest, a link to content that is not there. Empty for a sound cache."""
+    cache = Cache(root)  # read only: not opened, so no lock and nothing cleaned up
+    bad = cache.verify()
+    for name in cache.repositories():
+        for tag in cache.tags(name) or []:
+            pointer = cache.tag(name, tag)
+            if pointer is None or cache.manifest(name, pointer[0]) is None:
+                bad.append(f"{name}:{tag} -> {pointer}")
+        for digest in cache.linked_manifests(name):
+            if cache.content_size(digest) is None:
+                bad.append(f"{name} manifest link {digest}")
+        for digest in cache.linked_blobs(name):
+            if cache.content_size(digest) is None:
+                bad.append(f"{name} blob link {digest}")
+    return bad
