@@ -23,6 +23,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from oci_wire import INDEX_MEDIA_TYPES
 from proxy_under_test._atomic import make_dirs, publish, remove_file, write_file
 from proxy_under_test._memo import BoundedMemo
 
@@ -257,6 +258,8 @@ class Cache:
 
     def _remember(self, key: tuple[str, str], manifest: StoredManifest) -> None:
         self._manifests.put(key, manifest)
+        if manifest.media_type in INDEX_MEDIA_TYPES:  # no blobs of its own: not worth parsing
+            return
         for digest, size in _descriptors(manifest.body):
             self._sizes.put(digest, size)
 

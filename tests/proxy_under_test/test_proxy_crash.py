@@ -20,7 +20,7 @@ from proxy_checks import ProxyProcess, Rig, rule_test, unverified
 from fake_upstream import Image, Match
 from harness.poll import wait_until
 
-KILLS = int(os.environ.get("PULLTHROUGH_KILLS", "5"))
+KILLS = int(os.environ.get("PULLTHROUGH_KILLS", "3"))
 RATE = 4 << 20  # bytes per second per upstream blob: a round's pull takes about half a second
 SEED = int(os.environ.get("PULLTHROUGH_SEED", "10"))
 
