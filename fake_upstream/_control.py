@@ -22,6 +22,7 @@ from fake_upstream._errors import ControlError, RegistryError
 from fake_upstream._faults import Fault, FaultError
 from fake_upstream._guard import deny
 from fake_upstream._journal import Journal, JournalEntry
+from fake_upstream._openapi import openapi
 from fake_upstream._outages import OUTAGES
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ class ControlApp:
                 Route("/_control/quota", self.quota, methods=["GET"]),
                 Route("/_control/tokens/expire", self.expire_tokens, methods=["POST"]),
                 Route("/_control/reset", self.reset, methods=["POST"]),
+                Route("/_control/openapi.json", self.openapi, methods=["GET"]),
             ],
             exception_handlers={
                 HTTPException: _http_error,
@@ -213,6 +215,9 @@ class ControlApp:
 
     async def quota(self, request: Request) -> Response:
         return JSONResponse(self.upstream.quota_usage())
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi())
 
     async def reset(self, request: Request) -> Response:
         await self.upstream.reset_async()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -234,3 +235,18 @@ def test_with_a_token_every_client_must_send_it() -> None:
         app = ControlApp(upstream, token="s3cret", journal=upstream._parts.journal)
         assert _asgi_get(app, "/_control/faults", ("203.0.113.7", 1), good).status_code == 200
         assert _asgi_get(app, "/_control/faults", ("203.0.113.7", 1)).status_code == 401
+
+
+def test_every_route_is_in_the_openapi_document(upstream: FakeUpstream, control: httpx.Client) -> None:
+    document = control.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    documented = {
+        (path, method.upper()) for path, item in document["paths"].items() for method in item if method != "parameters"
+    }
+    app = ControlApp(upstream, None, upstream._parts.journal).app
+    routed = {
+        (re.sub(r"\{(\w+)(:path)?\}", r"{\1}", route.path), method)
+        for route in app.routes
+        for method in getattr(route, "methods", set()) - {"HEAD"}
+    }
+    assert routed == documented
