@@ -28,10 +28,12 @@ FaultName = Literal[
     "wrong-length",
 ]
 TruncateHow = Literal["close", "reset", "stall"]
-Kind = Literal["manifest", "blob", "tags", "token", "ping", "catalog", "referrers", "upload", "any"]
+Kind = Literal["manifest", "blob", "tags", "token", "ping", "catalog", "referrers", "upload", "registry", "any"]
 FAULT_NAMES: tuple[str, ...] = get_args(FaultName)
 TRUNCATE_HOWS: tuple[str, ...] = get_args(TruncateHow)
 KINDS: tuple[str, ...] = get_args(Kind)
+# `registry`: the distribution API of a repository (not its token requests, not the ping or the catalog).
+REGISTRY_KINDS = frozenset({"manifest", "blob", "tags", "referrers", "upload"})
 STATUS_FAULTS = frozenset({"404", "401", "403", "429", "500", "502", "503", "504"})
 BODY_FAULTS = frozenset({"truncate", "corrupt", "slow", "no-length"})
 # Faults that change the response head, and so act on HEAD as well as on GET.
@@ -60,7 +62,10 @@ class Match:
     def matches(self, request: RequestInfo) -> bool:
         if self.method is not None and self.method != request.method:
             return False
-        if self.kind != "any" and self.kind != request.kind:
+        if self.kind == "registry":
+            if request.kind not in REGISTRY_KINDS:
+                return False
+        elif self.kind != "any" and self.kind != request.kind:
             return False
         if self.repository is not None and (
             request.repository is None or not fnmatch.fnmatchcase(request.repository, self.repository)

@@ -83,6 +83,15 @@ def test_matching_by_method_kind_repository_and_reference() -> None:
     assert not Match(repository="team/app").matches(RequestInfo("GET", "ping"))
 
 
+def test_registry_matches_a_repositorys_api_but_not_its_token_requests() -> None:
+    registry = Match(kind="registry", repository="team/*")
+    assert registry.matches(MANIFEST)
+    assert registry.matches(RequestInfo("GET", "blob", "team/app", "sha256:" + "1" * 64))
+    assert not registry.matches(RequestInfo("GET", "token", "team/app"))
+    assert not registry.matches(RequestInfo("GET", "ping"))
+    assert Match(repository="team/*").matches(RequestInfo("GET", "token", "team/app"))
+
+
 def test_times_counts_down_and_the_fault_disarms() -> None:
     table = FaultTable()
     fault_id = table.arm(Fault("503", times=2))
