@@ -36,6 +36,7 @@ def render_report(results: Results, *, redacted: bool = False) -> str:
             anchors=anchors(case.id for case in results.cases),
             family_anchors=anchors((family.family for family in families), prefix="f-"),
             rule_anchors=anchors((rule.rule for family in families for rule in family.rules), prefix="r-"),
+            catalogue=results.rules,
             attention=PROBLEMS,
             facts=observation_facts,
             reproduce=reproduce,

@@ -13,7 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_VERSIONS = (1, 2)  # version 1 files load with the fields version 2 added left empty
 NO_OBSERVATION = "no-observation"
 
 
@@ -27,9 +28,12 @@ class Kind(StrEnum):
     NOT_FOUND = "not-found"
     CLEAN_ERROR = "clean-error"  # non-2xx with an OCI error body
     UNCLEAN_ERROR = "unclean-error"  # non-2xx without one
-    WRONG_BYTES = "wrong-bytes"
-    PARTIAL = "partial"
-    HANG = "hang"
+    SERVED_WITHOUT_DIGEST = "served-without-digest"  # right bytes, but no Docker-Content-Digest to say so
+    WRONG_BYTES = "wrong-bytes"  # a complete 200 whose bytes are not the content asked for
+    SHORT = "short"  # a complete 200 that ended cleanly short of the content: a success a client cannot doubt
+    INCOMPLETE = "incomplete"  # a whole-image pull that could not go on, every answer good (a platform missing)
+    ABORTED = "aborted"  # visibly aborted: the transfer broke before its declared end
+    HANG = "hang"  # no complete answer within T (nothing came, or the body stopped)
     CONNECTION_ERROR = "connection-error"
     REDIRECT = "redirect"
     # Rule-specific observations, recorded by the scenarios.
@@ -51,6 +55,11 @@ class Kind(StrEnum):
     LEAKED = "leaked"
     NO_LEAK = "no-leak"
     SERVED_ACROSS = "served-across"
+    CACHE_VERIFIED = "cache-verified"
+    CACHE_CORRUPT = "cache-corrupt"
+    TOUCHED_OUTSIDE = "touched-outside"  # a file outside the cache read into an answer, or written
+    # Recorded by pullthrough 0.1 only (now aborted, short or hang); kept so that old results still load.
+    PARTIAL = "partial"
 
 
 SERVED_KINDS = frozenset({Kind.SERVED, Kind.SERVED_CACHED, Kind.SERVED_FRESH})
@@ -149,6 +158,8 @@ class CaseResult:
     message: str = ""
     observation: Observation | None = None
     transcripts: Transcripts = field(default_factory=Transcripts)
+    step: str = ""  # the step of the case the verdict rests on, when not its main observation ("warming the cache")
+    notes: list[str] = field(default_factory=list)  # what the reader should know, e.g. a settle that ran out
 
     @property
     def label(self) -> str:
@@ -178,6 +189,17 @@ class CaseResult:
 
 
 @dataclass(frozen=True)
+class RuleInfo:
+    """A rule as the catalogue describes it, carried in the results so that every report can explain it."""
+
+    level: str
+    situation: str
+    expected: str
+    source: str
+    anchor: str
+
+
+@dataclass(frozen=True)
 class RunInfo:
     target: str
     profile: str
@@ -191,6 +213,9 @@ class RunInfo:
     defects: list[str] = field(default_factory=list)
     python: str = ""
     command: str = ""
+    variants: list[str] = field(default_factory=list)
+    settle: str = ""
+    options: dict[str, str] = field(default_factory=dict)  # the target's own settings (e.g. a Harbor project's)
 
 
 @dataclass(frozen=True)
@@ -198,6 +223,7 @@ class Results:
     run: RunInfo
     cases: list[CaseResult]
     schema_version: int = SCHEMA_VERSION
+    rules: dict[str, RuleInfo] = field(default_factory=dict)  # the catalogue entries of the rules run
 
     def counts(self) -> Counter[Verdict]:
         return Counter(case.verdict for case in self.cases)
@@ -228,10 +254,11 @@ class Results:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Results:
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise ValueError(f"results schema version {version!r} is not {SCHEMA_VERSION}")
+        if version not in READABLE_VERSIONS:
+            raise ValueError(f"results schema version {version!r} is not one of {READABLE_VERSIONS}")
         cases = [CaseResult.from_dict(c) for c in data["cases"]]
-        return cls(run=RunInfo(**data["run"]), cases=cases, schema_version=version)
+        rules = {rule_id: RuleInfo(**rule) for rule_id, rule in (data.get("rules") or {}).items()}
+        return cls(run=RunInfo(**data["run"]), cases=cases, rules=rules)
 
     @classmethod
     def read(cls, path: str | Path) -> Results:

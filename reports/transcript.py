@@ -79,6 +79,9 @@ def case_summary(case: CaseResult) -> str:
     ]
     if case.message:
         lines.append(f"message: {case.message}")
+    if case.step:
+        lines.append(f"at: {case.step}")
+    lines += [f"note: {note}" for note in case.notes]
     if case.observation:
         lines += [f"  {name}: {value}" for name, value in observation_facts(case.observation)]
         if case.observation.detail:

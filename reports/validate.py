@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-from reports.model import SCHEMA_VERSION, Results
+from reports.model import READABLE_VERSIONS, Results
 
 
 class InvalidResults(ValueError):
@@ -24,9 +24,9 @@ def schema() -> dict[str, Any]:
 
 def validate(data: Any, *, source: str = "results") -> None:
     """Raise `InvalidResults` naming the first offending field, e.g. `cases/3/verdict: 'maybe' is not one of …`."""
-    if isinstance(data, dict) and data.get("schema_version") not in (None, SCHEMA_VERSION):
+    if isinstance(data, dict) and data.get("schema_version") not in (None, *READABLE_VERSIONS):
         raise InvalidResults(
-            f"{source}: results schema version {data['schema_version']!r} is not {SCHEMA_VERSION} "
+            f"{source}: results schema version {data['schema_version']!r} is not one of {READABLE_VERSIONS} "
             "(written by another pullthrough version)"
         )
     validator = jsonschema.Draft202012Validator(schema())

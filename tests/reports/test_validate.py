@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 from reports_factory import few_results, suite_results
 
+from reports.model import Results
 from reports.validate import InvalidResults, load, parse, schema, validate
 
 
@@ -47,9 +48,25 @@ def test_invalid_results_name_the_field(mutate: Any, where: str) -> None:
 def test_another_schema_version_is_named() -> None:
     small = few_results()
     data = json.loads(small.to_json())
-    data["schema_version"] = 2
-    with pytest.raises(InvalidResults, match="schema version 2 is not 1"):
+    data["schema_version"] = 3
+    with pytest.raises(InvalidResults, match=r"schema version 3 is not one of \(1, 2\)"):
         validate(data)
+
+
+def test_a_version_1_file_still_loads_with_the_fields_version_2_added_left_empty() -> None:
+    data = json.loads(few_results().to_json())
+    data["schema_version"] = 1
+    del data["rules"]
+    for case in data["cases"]:
+        del case["step"], case["notes"]
+        if case.get("observation"):
+            case["observation"]["kind"] = "partial"  # a kind only pullthrough 0.1 recorded
+    for field in ("variants", "settle", "options"):
+        del data["run"][field]
+    validate(data)
+    loaded = Results.from_dict(data)
+    assert loaded.schema_version == 2 and loaded.rules == {}
+    assert all(case.notes == [] and case.step == "" for case in loaded.cases)
 
 
 def test_load_reads_a_file(tmp_path: Path) -> None:
