@@ -6,9 +6,9 @@ with ReferenceProxy(ProxyConfig(upstream="http://127.0.0.1:5000", cache_dir=Path
 
 from proxy_under_test._cache import Cache, CacheLocked
 from proxy_under_test._config import NOT_FOUND_POLICIES, NotFoundPolicy, ProxyConfig
-from proxy_under_test._defects import DEFECTS, Defect
+from proxy_under_test._defects import DEFECTS, Defect, parse_defects
 from proxy_under_test._server import ReferenceProxy
-from proxy_under_test._variants import VARIANTS, Variant
+from proxy_under_test._variants import VARIANTS, Variant, parse_variants
 
 __all__ = [
     "DEFECTS",
@@ -21,4 +21,6 @@ __all__ = [
     "ReferenceProxy",
     "VARIANTS",
     "Variant",
+    "parse_defects",
+    "parse_variants",
 ]

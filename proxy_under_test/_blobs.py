@@ -98,6 +98,7 @@ class Blobs:
         self, fetch: BlobFetch, fd: int, digest: str, byte_range: str | None, head: bool, connection: Connection
     ) -> ASGIApp:
         """A cold blob's answer: whole from its verified file when small, else streamed as it arrives."""
+        landed = fetch.complete  # fetched and verified before this request came: it is the cache's copy
         try:
             await fetch.started()
             if not head and not fetch.complete and self._whole_first(fetch, digest):
@@ -106,7 +107,7 @@ class Blobs:
             os.close(fd)
             raise self.context.failures.cold_error(failure, "blob") from None
         if fetch.complete:  # verified, and landing in the cache: its file is whole
-            return self._from_file(fd, digest, byte_range, head, connection, cached=False)
+            return self._from_file(fd, digest, byte_range, head, connection, cached=landed)
         if head:
             os.close(fd)
             proxied = None if self.context.config.has(Defect.WRONG_DIGEST_HEADER) else digest
