@@ -1,43 +1,50 @@
-"""One scenario case: its building blocks (images, warming, requests, observations) and its verdict."""
+"""One scenario case: its own content upstream, warming, requests, observations, and the checks it records."""
 
 from __future__ import annotations
 
 import time
-from typing import Literal
 
 import pytest
 
-from fake_upstream import Image, JournalEntry, PlatformInfo
-from harness.client import Answer
+from fake_upstream import Image, Match
+from harness.case_upstream import CaseUpstream
+from harness.client import Answer, OciClient
+from harness.content import MANIFESTS, What, digest_of, reference_of, size_of
 from harness.expect import ProfileExpect, for_profile, served
 from harness.observe import classify
+from harness.pull import summarise
 from harness.rules import Rule
+from harness.settle import Settled
 from harness.verdict import Check, CheckMissed, Outcome
 from harness.world import World
 from reports.model import CaseResult, Observation, Transcripts, UpstreamRequest
 
-What = Literal["tag", "digest", "config", "layer", "child"]
+# Three layers, the last over 16 KiB: a whole pull moves small and large blobs alike.
+LAYERS = (3072, 20480, 70_000)
+WARMING = "warming the cache"
 
 
 class Case:
-    def __init__(self, world: World, rule: Rule, case_id: str, params: dict[str, str]) -> None:
+    def __init__(self, world: World, rule: Rule, case_id: str, params: dict[str, str], *, exclusive: bool) -> None:
         self.world = world
         self.rule = rule
         self.id = case_id
         self.params = params
         self.client = world.client()
+        self.upstream = CaseUpstream(world.upstream, world.new_namespace(rule.id), exclusive=exclusive)
         self.started = time.time()
         self.checks: list[Check] = []
+        self.notes: list[str] = []
         self.skipped: str | None = None
-        self._mark = self.started
-
-    @property
-    def upstream(self):  # type: ignore[no-untyped-def]  # FakeUpstream or RemoteUpstream, same methods
-        return self.world.upstream
+        self._start = self._mark = self.upstream.cursor()
 
     @property
     def gating(self) -> bool:
         return self.rule.gating(self.world.spec.strict)
+
+    @property
+    def profile(self) -> str:
+        return self.world.spec.profile
 
     # ---- content --------------------------------------------------------------------------------
 
@@ -45,15 +52,17 @@ class Case:
         self,
         *,
         tag: str = "v1",
-        layers: tuple[int, ...] = (3072, 20480),
+        layers: tuple[int, ...] = LAYERS,
         media_type: str = "oci",
         platforms: tuple[str, ...] | None = None,
-        repository: str | None = None,
+        name: str | None = None,
+        seed: int | None = None,
     ) -> Image:
-        """A new image in a repository of its own, so cases never see each other's cache."""
-        name = repository or self.world.new_repository(self.rule.id)
-        image: Image = self.upstream.add_image(name, tag, layers=layers, media_type=media_type, platforms=platforms)
-        return image
+        """A new image upstream in a repository of the case's own (`name` picks one; new by default)."""
+        repository = self.upstream.repository(name or self.world.new_name())
+        return self.upstream.add_image(
+            repository, tag, layers=layers, media_type=media_type, platforms=platforms, seed=seed
+        )
 
     def path(self, image: Image | str) -> str:
         return self.world.target.path(image if isinstance(image, str) else image.repository)
@@ -63,37 +72,43 @@ class Case:
             self.skipped = f"target {self.world.target.name} lacks {capability}: {why}"
             pytest.skip(self.skipped)
 
+    # ---- the upstream's failures, for this case only ----------------------------------------------
+
+    def fault(self, name: str, match: Match | None = None, **options: object) -> str:
+        return self.upstream.fault(name, match, **options)
+
+    def outage(self, mode: str) -> None:
+        """`refused` (the whole port: the scenario needs @pytest.mark.whole_upstream), `reset`, `blackhole`, `none`."""
+        self.upstream.outage(mode)
+
+    # ---- warming and settling --------------------------------------------------------------------
+
     def warm(self, image: Image, platform: str | None = None) -> None:
         """Pull the whole image through the proxy, then let the target settle: now it is cached."""
-        platform = platform or image.platforms[0].platform
-        answers = self.client.pull(self.path(image), image.tag or image.digest, platform)
-        info = image.platform(platform)
-        expected = 2 + (1 if image.platforms and len(image.platforms) > 1 else 0) + 1 + len(info.layers)
-        last = answers[-1]
-        if len(answers) < expected or classify(last, asked=_asked(last)).kind != "served":
-            observation = classify(last, asked=_asked(last), upstream=self.upstream_requests())
-            self.check(observation, served(), note="warming the cache: a healthy cold pull through the proxy")
+        observation = self.pull(image, platform=platform)
+        self.check(observation, served(), note=WARMING)
         self.settle(image, platform)
 
-    def settle(self, image: Image, platform: str | None = None, *, only: list[str] | None = None) -> None:
-        """Let the target finish caching what was just pulled (some cache in the background)."""
-        info = _platform(image, platform)
-        digests = only or [image.digest, info.manifest, info.config.digest, *(layer.digest for layer in info.layers)]
-        self.world.target.settle(self.client, self.path(image), digests)
+    def settle(self, image: Image, platform: str | None = None, *, only: list[str] | None = None) -> Settled:
+        digests = only or [image.digest, *_platform_digests(image, platform)]
+        settled = self.world.settle(self.client, self.path(image), image.repository, digests)
+        if not settled.complete:
+            self.notes.append(settled.note)
+        return settled
 
     # ---- observing ------------------------------------------------------------------------------
 
     def mark(self) -> None:
-        """Start of the step being observed: upstream requests are counted from here."""
-        self._mark = time.time()
+        """Start of the step being observed: upstream requests are counted from here (the upstream's sequence)."""
+        self._mark = self.upstream.cursor()
 
-    def journal(self) -> list[JournalEntry]:
-        """The fake upstream's journal from the mark on."""
-        entries: list[JournalEntry] = self.upstream.journal(self._mark)
-        return entries
+    @property
+    def mark_at(self) -> int:
+        """The journal cursor of the last mark."""
+        return self._mark
 
-    def upstream_requests(self, since: float | None = None) -> list[UpstreamRequest]:
-        entries = self.upstream.journal(since if since is not None else self._mark)
+    def upstream_requests(self, *, since_start: bool = False) -> list[UpstreamRequest]:
+        entries = self.upstream.journal(self._start if since_start else self._mark)
         return [
             UpstreamRequest(
                 time=e.time,
@@ -117,34 +132,51 @@ class Case:
         platform: str | None = None,
         accept: str | None = None,
         byte_range: str | None = None,
+        client: OciClient | None = None,
     ) -> Answer:
-        path = self.path(image)
-        if what in ("tag", "digest", "child"):
-            reference = {
-                "tag": image.tag or image.digest,
-                "digest": image.digest,
-                "child": _platform(image, platform).manifest,
-            }[what]
+        client = client or self.client
+        path, reference = self.path(image), reference_of(image, what, platform)
+        if what in MANIFESTS:
             if accept is not None:
-                return self.client.manifest(path, reference, method=method, accept=accept)
-            return self.client.manifest(path, reference, method=method)
-        return self.client.blob(path, digest_of(image, what, platform), method=method, byte_range=byte_range)
+                return client.manifest(path, reference, method=method, accept=accept)
+            return client.manifest(path, reference, method=method)
+        return client.blob(path, reference, method=method, byte_range=byte_range)
 
     def observe(
-        self, image: Image, what: What, method: str = "GET", *, fresh: Image | None = None, platform: str | None = None
+        self,
+        image: Image,
+        what: What,
+        method: str = "GET",
+        *,
+        fresh: Image | None = None,
+        platform: str | None = None,
+        cold: bool = False,
     ) -> Observation:
-        """One request of the given shape, classified against what is cached (and what is new upstream)."""
+        """One request of the given shape, classified against what is cached (and what is new upstream); content
+        asked for `cold` was never pulled, so the right bytes are just `served`."""
         answer = self.request(image, what, method, platform=platform)
-        cached = digest_of(image, what, platform)
-        fresh_digest = digest_of(fresh, what, platform) if fresh is not None else None
-        asked = None if what == "tag" else cached
-        return classify(answer, asked=asked, cached=cached, fresh=fresh_digest, upstream=self.upstream_requests())
+        digest = digest_of(image, what, platform)
+        return classify(
+            answer,
+            asked=None if what == "tag" else digest,
+            size=size_of(fresh or image, what, platform),
+            cached=None if cold else digest,
+            fresh=digest_of(fresh, what, platform) if fresh is not None else None,
+            upstream=self.upstream_requests(),
+        )
+
+    def pull(self, image: Image, *, fresh: Image | None = None, platform: str | None = None) -> Observation:
+        """A whole pull of the image's tag, as docker pulls (see harness.pull); counted from the mark."""
+        self.mark()
+        platform = platform or image.platforms[0].platform
+        answers = self.client.pull(self.path(image), image.tag or image.digest, platform)
+        return summarise(answers, image, fresh, self.upstream_requests(), platform)
 
     # ---- verdict --------------------------------------------------------------------------------
 
     def check(self, observation: Observation, expect: ProfileExpect, *, note: str = "") -> None:
         """Judge an observation against what the profile expects; a miss ends the case (see harness.verdict)."""
-        chosen = for_profile(expect, self.world.spec.profile)
+        chosen = for_profile(expect, self.profile)
         check = Check(observation, chosen.text, chosen.accepts(observation), note)
         self.checks.append(check)
         if not check.accepted:
@@ -166,29 +198,20 @@ class Case:
             message=outcome.message,
             observation=decisive.observation if decisive else None,
             transcripts=Transcripts(
-                client=list(self.client.exchanges), upstream=self.upstream_requests(since=self.started)
+                client=list(self.client.exchanges), upstream=self.upstream_requests(since_start=True)
             ),
+            step=decisive.step if decisive else "",
+            notes=list(self.notes),
         )
 
     def close(self) -> None:
-        self.client.close()
+        try:
+            self.upstream.restore()
+        finally:
+            self.client.close()
 
 
-def digest_of(image: Image, what: str, platform: str | None = None) -> str:
-    info = _platform(image, platform)
-    return {
-        "tag": image.digest,
-        "digest": image.digest,
-        "child": info.manifest,
-        "config": info.config.digest,
-        "layer": info.layers[0].digest if info.layers else info.config.digest,
-    }[what]
-
-
-def _platform(image: Image, platform: str | None) -> PlatformInfo:
-    return image.platform(platform) if platform else image.platforms[0]
-
-
-def _asked(answer: Answer) -> str | None:
-    tail = answer.url.rsplit("/", 1)[-1]
-    return tail if tail.startswith("sha256:") else None
+def _platform_digests(image: Image, platform: str | None) -> list[str]:
+    info = image.platform(platform) if platform else image.platforms[0]
+    manifests = [info.manifest] if len(image.platforms) > 1 else []
+    return [*manifests, info.config.digest, *(layer.digest for layer in info.layers)]

@@ -33,7 +33,7 @@ class Answer:
     body_bytes: int = 0
     body_digest: str | None = None
     complete: bool = False
-    error: str | None = None  # refused, reset, closed, timeout, partial, protocol
+    error: str | None = None  # refused, connect, reset, closed, timeout; after the headers: the body broke so
     seconds: float = 0.0
 
     @property
@@ -165,7 +165,6 @@ class OciClient:
             with self._http.stream(method, url, headers=headers, content=content, extensions=extensions) as response:
                 answer.status = response.status_code
                 answer.headers = {k.lower(): v for k, v in response.headers.items()}
-                answer.error = "partial"
                 for chunk in response.iter_raw():
                     hasher.update(chunk)
                     answer.body_bytes += len(chunk)
@@ -180,11 +179,13 @@ class OciClient:
         except httpx.ConnectError as error:
             answer.error = "refused" if "refused" in str(error).lower() else "connect"
         except httpx.TimeoutException:
-            answer.error = "timeout" if answer.status is None else "partial"
+            answer.error = "timeout"  # before or after the headers: nothing (more) came within T
         except httpx.RemoteProtocolError:
-            answer.error = "closed" if answer.status is None else "partial"
+            answer.error = "closed"
         except (httpx.ReadError, httpx.WriteError):
-            answer.error = "reset" if answer.status is None else "partial"
+            answer.error = "reset"
+        except httpx.HTTPError:
+            answer.error = "protocol"  # an answer no HTTP client can take (malformed framing, bad encoding)
         answer.seconds = time.monotonic() - started
         answer.body = bytes(body)
         if answer.status is not None and method != "HEAD":

@@ -38,7 +38,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "rule(id): the RULES.md rule this scenario checks")
+    config.addinivalue_line("markers", "rule(id): the catalogue rule this scenario checks")
+    config.addinivalue_line(
+        "markers", "whole_upstream: the scenario refuses the whole upstream port; it runs alone on a shared upstream"
+    )
     if hasattr(config, "workerinput"):
         # An xdist worker stopped with SIGTERM still tears its world down (the proxy it started included).
         signal.signal(signal.SIGTERM, _interrupt)
@@ -91,15 +94,17 @@ def case(request: pytest.FixtureRequest, pt_world: World) -> Iterator[Case]:
         raise pytest.UsageError(f"{request.node.nodeid} uses the case fixture without @pytest.mark.rule(...)")
     callspec = getattr(request.node, "callspec", None)
     params = {k: str(v) for k, v in callspec.params.items()} if callspec is not None else {}
-    pt_world.between_cases()
-    current = Case(pt_world, RULES[marker.args[0]], case_id(request.node), params)
-    request.node.stash[_CASE_KEY] = current
-    _allure_labels(current)
-    try:
-        yield current
-    finally:
-        current.close()
+    exclusive = request.node.get_closest_marker("whole_upstream") is not None
+    with pt_world.hold(exclusive=exclusive):
         pt_world.between_cases()
+        current = Case(pt_world, RULES[marker.args[0]], case_id(request.node), params, exclusive=exclusive)
+        request.node.stash[_CASE_KEY] = current
+        _allure_labels(current)
+        try:
+            yield current
+        finally:
+            current.close()
+            pt_world.between_cases()
 
 
 @pytest.hookimpl(wrapper=True)

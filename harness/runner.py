@@ -22,8 +22,10 @@ from rich.console import Console
 
 from harness.live import LiveProgress
 from harness.plugin import read_result, read_target
+from harness.rules import RULES
 from harness.spec import RunSpec
-from reports.model import CaseResult, Results, RunInfo
+from harness.targets import target_class
+from reports.model import CaseResult, Results, RuleInfo, RunInfo
 
 
 def _suites() -> Path:
@@ -72,7 +74,7 @@ def run_suites(spec: RunSpec, console: Console) -> Results:
         target_version=collector.target.get("version"),
         target_url=spec.proxy_url or collector.target.get("url"),
     )
-    return Results(run=info, cases=collector.results)
+    return Results(run=info, cases=collector.results, rules=_catalogue({case.rule for case in collector.results}))
 
 
 @contextmanager
@@ -113,9 +115,19 @@ def _run_info(spec: RunSpec, started: str) -> RunInfo:
         host=socket.gethostname(),
         target_url=spec.proxy_url,
         defects=list(spec.defects),
+        variants=list(spec.variants),
+        settle=spec.settle or target_class(spec.target).default_settle,
         python=platform.python_version(),
         command=shlex.join(argv),
     )
+
+
+def _catalogue(rule_ids: set[str]) -> dict[str, RuleInfo]:
+    return {
+        rule.id: RuleInfo(rule.level, rule.situation, rule.expected, rule.source, rule.anchor)
+        for rule in RULES.values()
+        if rule.id in rule_ids
+    }
 
 
 def _now() -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any, Literal
 
 from harness.profiles import PROFILES
+from harness.settle import Settle, SettleError
 
 OptionType = Literal["str", "int", "float", "flag", "list"]
 
@@ -53,12 +54,19 @@ OPTIONS: tuple[Option, ...] = (
     Option("keyword", "only scenarios matching EXPR (rule IDs work)", flag="-k", metavar="EXPR", run_only=True),
     Option("workers", "parallel workers (a number, or auto)", flag="-n", run_only=True),
     Option("defects", "reference target: a deliberate defect (repeatable)", type="list", flag="--defect"),
+    Option("variants", "reference target: a benign variant (repeatable)", type="list", flag="--variant"),
     Option("in_process", "reference target: run it in a thread", type="flag"),
+    Option("settle", "how to wait for the target to cache: probe, quiet[:SECONDS], delay:SECONDS, none", metavar="HOW"),
     Option("proxy_url", "external target: the proxy's URL", metavar="URL"),
     Option("path_template", "external target: the proxy's path of a repository", metavar="TEMPLATE"),
     Option("upstream_url", "use a fake upstream you run (pullthrough upstream)", metavar="URL"),
     Option("upstream_control_url", "its control API", metavar="URL"),
     Option("control_token", "its control token"),
+    Option(
+        "upstream_user",
+        "external target: the user your proxy logs in to the upstream as (password: $PULLTHROUGH_UPSTREAM_PASSWORD)",
+        metavar="USER",
+    ),
     Option("upstream_timeout", "the target's upstream timeout, in seconds", type="float", metavar="SECONDS"),
     Option("nginx_manifest_cache", "nginx target: how long tags stay cached (rpardini's default: 0s)", metavar="TIME"),
     Option("seed", "seed for names and content", type="int"),
@@ -75,12 +83,15 @@ class RunSpec:
     keyword: str | None = None
     workers: int = 1
     defects: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
     in_process: bool = False
+    settle: str | None = None
     proxy_url: str | None = None
     path_template: str = "{repository}"
     upstream_url: str | None = None
     upstream_control_url: str | None = None
     control_token: str | None = None
+    upstream_user: str | None = None
     upstream_timeout: float | None = None
     nginx_manifest_cache: str | None = None
     seed: int = 0
@@ -92,6 +103,11 @@ class RunSpec:
             raise SpecError("-n takes a positive number or auto")
         if self.upstream_timeout is not None and not self.upstream_timeout > 0:
             raise SpecError("--upstream-timeout takes a positive number of seconds")
+        if self.settle is not None:
+            try:
+                Settle.parse(self.settle)
+            except SettleError as error:
+                raise SpecError(str(error)) from None
         if self.upstream_url and not self.upstream_control_url:
             raise SpecError("--upstream-url needs --upstream-control-url (the fake upstream's control API)")
         from harness.targets import TargetError, target_class

@@ -1,4 +1,4 @@
-"""The world a scenario runs in: the fake upstream and the target in front of it."""
+"""The world a scenario runs in: the fake upstream and the target in front of it, and how cases share them."""
 
 from __future__ import annotations
 
@@ -6,13 +6,17 @@ import itertools
 import os
 import re
 import secrets
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import httpx
 from faker import Faker
 
-from fake_upstream import ControlError, FakeUpstream, RemoteUpstream
+from fake_upstream import ControlError, FakeUpstream, RemoteUpstream, Upstream
 from harness.client import OciClient
+from harness.isolation import UpstreamLock
 from harness.redact import Redactor
+from harness.settle import Settle, Settled, delay, quiet
 from harness.spec import RunSpec
 from harness.targets import Target, TargetError, UpstreamInfo, make_target
 
@@ -20,24 +24,25 @@ from harness.targets import Target, TargetError, UpstreamInfo, make_target
 HANG_BOUND = 5.0
 MARGIN = 2.0
 USER = "pullthrough"
+PASSWORD_ENV = "PULLTHROUGH_UPSTREAM_PASSWORD"
 
 
 class World:
-    """Starts the fake upstream (in-process, or reaches an external one), then the target pointed at it."""
+    """Starts the fake upstream (in-process, one per worker, or reaches the user's), then the target in front."""
 
     def __init__(self, spec: RunSpec) -> None:
         self.spec = spec
         self.target: Target = make_target(spec)
-        self.secret = secrets.token_urlsafe(18)
-        self.credentials: tuple[str, str] | None = (
-            (USER, self.secret) if "credentials" in self.target.capabilities and not spec.upstream_url else None
-        )
-        self.upstream: FakeUpstream | RemoteUpstream
-        self.redactor = Redactor([self.secret])
+        self.credentials = self._credentials()
+        self.upstream: Upstream
+        self.redactor = Redactor([self.credentials[1]] if self.credentials else [])
+        self.settling = Settle.parse(spec.settle or self.target.default_settle)
         self._faker = Faker()
         self._faker.seed_instance(spec.seed)
-        self._names = itertools.count(1)
+        self._numbers = itertools.count(1)
         self._worker = os.environ.get("PYTEST_XDIST_WORKER", "w0")
+        self._run = secrets.token_hex(3)  # runs against one long-lived upstream never share a repository
+        self._lock: UpstreamLock | None = None
 
     @property
     def timeout(self) -> float:
@@ -45,21 +50,23 @@ class World:
         declared = self.target.upstream_timeout
         return (declared if declared is not None else HANG_BOUND) + MARGIN
 
+    @property
+    def shared(self) -> bool:
+        """Whether other workers drive the same upstream (then a whole-port outage must run alone)."""
+        return self.spec.upstream_url is not None
+
     def start(self) -> None:
-        if self.spec.upstream_url:
-            if not self.spec.upstream_control_url:
-                raise TargetError("--upstream-url needs --upstream-control-url (the fake upstream's control API)")
+        if self.spec.upstream_url and self.spec.upstream_control_url:
             remote = RemoteUpstream(self.spec.upstream_url, self.spec.upstream_control_url, self.spec.control_token)
             try:
                 remote.check()
             except ControlError as error:
                 raise TargetError(str(error)) from None
             self.upstream = remote
+            self._lock = UpstreamLock(self.spec.upstream_control_url)
         else:
-            users = {USER: self.secret} if self.credentials else None
-            self.upstream = FakeUpstream(
-                auth="token" if self.credentials else "none", users=users, seed=self.spec.seed
-            ).start()
+            users = {self.credentials[0]: self.credentials[1]} if self.credentials else None
+            self.upstream = FakeUpstream(auth="token" if users else "none", users=users, seed=self.spec.seed).start()
         user, password = self.credentials or (None, None)
         try:
             self.target.start(UpstreamInfo(self.upstream.url, user, password))
@@ -79,16 +86,47 @@ class World:
             self._version = self.target.version()
         return {"name": self.target.name, "version": self._version, "url": self.target.url}
 
-    def between_cases(self) -> None:
-        self.upstream.clear_faults()
-        self.upstream.set_outage("none")
+    def hold(self, *, exclusive: bool) -> AbstractContextManager[None]:
+        """Room for one case: shared with other cases, or the whole upstream for itself when it is shared."""
+        if self._lock is None:
+            return nullcontext()
+        return self._lock.hold(exclusive=exclusive)
 
-    def new_repository(self, stem: str) -> str:
-        word = re.sub(r"[^a-z0-9]", "", self._faker.word().lower()) or "repo"
-        return f"{_slug(stem)}/{word}-{self._worker}-{next(self._names)}"
+    def between_cases(self) -> None:
+        """An upstream of this worker's own is made healthy whatever a case left behind."""
+        if not self.shared:
+            self.upstream.clear_faults()
+            self.upstream.set_outage("none")
+
+    def new_namespace(self, rule_id: str) -> str:
+        """A namespace of repositories for one case, unique across workers and runs on the same upstream."""
+        return f"{_slug(rule_id)}/{self._run}-{self._worker}-{next(self._numbers)}"
+
+    def new_name(self) -> str:
+        return re.sub(r"[^a-z0-9]", "", self._faker.word().lower()) or "repo"
 
     def client(self) -> OciClient:
         return OciClient(self.target.url, timeout=self.timeout, redactor=self.redactor)
+
+    def settle(self, client: OciClient, path: str, repository: str, digests: Sequence[str]) -> Settled:
+        """Wait, by the run's strategy, until the target has cached what was just pulled from `repository`."""
+        how = self.settling
+        if how.mode == "none":
+            return Settled("none", True, 0.0)
+        if how.mode == "delay":
+            return delay(how.seconds or 0.0)
+        if how.mode == "quiet":
+            return quiet(self.upstream.activity, [repository], period=how.seconds or 1.0, deadline=how.deadline)
+        return self.target.settle(client, path, digests)
+
+    def _credentials(self) -> tuple[str, str] | None:
+        """The upstream login the target uses: ours for an upstream we start, the user's for theirs."""
+        if "credentials" not in self.target.capabilities:
+            return None
+        if self.spec.upstream_url is None:
+            return USER, secrets.token_urlsafe(18)
+        password = os.environ.get(PASSWORD_ENV)
+        return (self.spec.upstream_user, password) if self.spec.upstream_user and password else None
 
     def _check_reachable(self) -> None:
         try:

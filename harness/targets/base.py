@@ -5,7 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
+
+from harness.settle import Settled
 
 if TYPE_CHECKING:
     from harness.client import OciClient
@@ -29,11 +32,13 @@ class Target(ABC):
     """One proxy implementation under test.
 
     Capabilities say which cases can run: `credentials` (it can pull from an upstream that needs a login),
-    `restart` (the harness may kill -9 and restart it), `logs` (its log text can be searched for secrets).
+    `restart` (the harness may kill -9 and restart it), `logs` (its log text can be searched for secrets),
+    `defects` (deliberate defects can be switched on), `storage` (the harness can read its cache on disk).
     """
 
     name: ClassVar[str]
-    capabilities: ClassVar[frozenset[str]] = frozenset()
+    capabilities: frozenset[str] = frozenset()
+    default_settle: ClassVar[str] = "probe"  # how cases wait for its cache, unless --settle says otherwise
 
     def __init__(self, spec: RunSpec) -> None:
         self.spec = spec
@@ -41,8 +46,8 @@ class Target(ABC):
     @classmethod
     def check(cls, spec: RunSpec) -> None:
         """Raise TargetError if `spec` asks this target for something it cannot do (run once, from RunSpec)."""
-        if spec.defects and "defects" not in cls.capabilities:
-            raise TargetError(f"--defect applies to --target reference only, not {cls.name}")
+        if (spec.defects or spec.variants) and "defects" not in cls.capabilities:
+            raise TargetError(f"--defect and --variant apply to --target reference only, not {cls.name}")
 
     @classmethod  # noqa: B027
     def preflight(cls, spec: RunSpec) -> None:
@@ -69,8 +74,19 @@ class Target(ABC):
         """The proxy's repository path for an upstream repository (Harbor: `<project>/<repository>`)."""
         return self.spec.path_template.format(repository=repository)
 
-    def settle(self, client: OciClient, repository: str, digests: Sequence[str]) -> None:  # noqa: B027
-        """Wait until content just pulled is really cached; most proxies cache before answering."""
+    def settle(self, client: OciClient, path: str, digests: Sequence[str]) -> Settled:
+        """Wait until content just pulled (through `path`) is really cached; most proxies cache before answering.
+
+        A probe that runs out says so (`complete` False): what never settles is for the case to observe."""
+        return Settled("probe", True, 0.0)
+
+    def cache_dir(self) -> Path | None:
+        """The directory the proxy caches in, where the harness can read it (capability `storage`)."""
+        return None
+
+    def unverified(self) -> list[str]:
+        """Digests of cached files whose bytes do not match them (capability `storage`); empty when all verify."""
+        return []
 
     def version(self) -> str | None:
         return None

@@ -13,14 +13,16 @@ import shutil
 import string
 import subprocess
 import tempfile
+import time
 from collections.abc import Sequence
-from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from harness.peers import PeerMissing, require_peer
 from harness.poll import Timeout, wait_until
+from harness.settle import Settled
 from harness.targets._process import ServerProcess, free_port
+from harness.targets._verify import unverified
 from harness.targets.base import Target, TargetError, UpstreamInfo
 
 if TYPE_CHECKING:
@@ -55,7 +57,7 @@ proxy:
 
 class DistributionTarget(Target):
     name = "distribution"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"credentials", "restart", "logs"})
+    capabilities = frozenset({"credentials", "restart", "logs", "storage"})
 
     @classmethod
     def preflight(cls, spec: RunSpec) -> None:
@@ -116,7 +118,14 @@ class DistributionTarget(Target):
         self._running().stop(kill=kill)
         self._start_server()
 
-    def settle(self, client: OciClient, repository: str, digests: Sequence[str]) -> None:
+    def cache_dir(self) -> Path:
+        return self.storage
+
+    def unverified(self) -> list[str]:
+        blobs = self.storage / "docker" / "registry" / "v2" / "blobs"
+        return unverified((f"{data.parts[-4]}:{data.parts[-2]}", data) for data in blobs.glob("*/*/*/data"))
+
+    def settle(self, client: OciClient, repository: str, digests: Sequence[str]) -> Settled:
         """Wait until each digest is committed to storage, or its commit has failed.
 
         2.8 stores a cold blob from a second, background fetch that can end after the client has every byte. A
@@ -133,9 +142,14 @@ class DistributionTarget(Target):
                 pending[:] = [digest for digest in pending if not any(digest in line for line in failed)]
             return not pending
 
-        with suppress(Timeout):  # what never settles is for the case to observe
+        started = time.monotonic()
+        try:
             wait_until(settled, timeout=_SETTLE_TIMEOUT, what="distribution's cache writes")
-        self._settled_log = len(server.logs())
+        except Timeout:
+            return Settled("probe", False, time.monotonic() - started, f"not in storage: {', '.join(pending)}")
+        finally:
+            self._settled_log = len(server.logs())
+        return Settled("probe", True, time.monotonic() - started)
 
     def version(self) -> str | None:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from harness.targets.base import Target, TargetError, UpstreamInfo
 
@@ -14,7 +14,12 @@ DEFAULT_TIMEOUT = 30.0
 
 class ExternalTarget(Target):
     name = "external"
-    capabilities: ClassVar[frozenset[str]] = frozenset()
+    default_settle = "quiet"
+
+    def __init__(self, spec: RunSpec) -> None:
+        super().__init__(spec)
+        # The user's proxy logs in to their upstream when they say as whom (the password comes from the environment).
+        self.capabilities = frozenset({"credentials"}) if spec.upstream_user else frozenset()
 
     @classmethod
     def check(cls, spec: RunSpec) -> None:

@@ -21,15 +21,16 @@ import socket
 import string
 import subprocess
 import tempfile
+import time
 from collections.abc import Sequence
-from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 import httpx
 
 from harness.peers import PeerMissing, require_peer
 from harness.poll import Timeout, wait_until
+from harness.settle import Settled
 from harness.targets._process import ServerProcess, free_port
 from harness.targets.base import Target, TargetError, UpstreamInfo
 
@@ -173,7 +174,7 @@ http {
 
 class NginxTarget(Target):
     name = "nginx"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"restart", "logs"})
+    capabilities = frozenset({"restart", "logs"})
 
     @classmethod
     def check(cls, spec: RunSpec) -> None:
@@ -245,19 +246,23 @@ class NginxTarget(Target):
             raise TargetError(str(error)) from None
         server.start()
 
-    def settle(self, client: OciClient, repository: str, digests: Sequence[str]) -> None:
+    def settle(self, client: OciClient, repository: str, digests: Sequence[str]) -> Settled:
         """Wait while nginx is still writing the cache file of one of the digests.
 
         nginx writes a response to `<key>.<n>` next to its cache file `<key>` and renames it as the response ends,
         which can be just after the client has the last byte. What it does not cache (a manifest pulled by tag)
         never gets either file, so there is nothing to wait for.
         """
-        with suppress(Timeout):  # what never settles is for the case to observe
+        started = time.monotonic()
+        try:
             wait_until(
                 lambda: not any(self._writing(repository, digest) for digest in digests),
                 timeout=_SETTLE_TIMEOUT,
                 what="nginx's cache writes",
             )
+        except Timeout:
+            return Settled("probe", False, time.monotonic() - started, "nginx still writing a cache file")
+        return Settled("probe", True, time.monotonic() - started)
 
     def version(self) -> str | None:
         try:

@@ -5,29 +5,39 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
+from harness.poll import Timeout, wait_until
+from harness.settle import Settled
 from harness.targets._process import ServerProcess, free_port
+from harness.targets._verify import unverified
 from harness.targets.base import Target, TargetError, UpstreamInfo
 
 if TYPE_CHECKING:
+    from harness.client import OciClient
     from harness.spec import RunSpec
 
 DEFAULT_TIMEOUT = 1.0
+_SETTLE_TIMEOUT = 10.0
 
 
 class ReferenceTarget(Target):
     name = "reference"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"credentials", "restart", "logs", "defects"})
+    capabilities = frozenset({"credentials", "restart", "logs", "defects", "storage"})
 
     @classmethod
     def check(cls, spec: RunSpec) -> None:
-        from proxy_under_test import DEFECTS
+        """Defects and variants are the proxy's own types: it says which names it knows."""
+        from proxy_under_test import parse_defects, parse_variants
 
-        unknown = [d for d in spec.defects if d not in DEFECTS]
-        if unknown:
-            raise TargetError(f"unknown defect {unknown[0]!r}; one of: {', '.join(sorted(DEFECTS))}")
+        try:
+            parse_defects(spec.defects)
+            parse_variants(spec.variants)
+        except ValueError as error:
+            raise TargetError(str(error)) from None
 
     def __init__(self, spec: RunSpec) -> None:
         super().__init__(spec)
@@ -69,6 +79,37 @@ class ReferenceTarget(Target):
         self._process.stop(kill=kill)
         self._start_process(port)
 
+    def cache_dir(self) -> Path:
+        return self._dir / "cache"
+
+    def settle(self, client: OciClient, path: str, digests: Sequence[str]) -> Settled:
+        """Until every digest's file is in the cache: verified blobs land there just after the client's last byte."""
+        started = time.monotonic()
+        pending = list(digests)
+
+        def landed() -> bool:
+            pending[:] = [digest for digest in pending if not self._cached(path, digest)]
+            return not pending
+
+        try:
+            wait_until(landed, timeout=_SETTLE_TIMEOUT, what="the reference proxy's cache writes")
+        except Timeout:
+            return Settled("probe", False, time.monotonic() - started, f"not in the cache: {', '.join(pending)}")
+        return Settled("probe", True, time.monotonic() - started)
+
+    def _cached(self, path: str, digest: str) -> bool:
+        """The content is on disk and linked to the repository (as the proxy's cache layout documents)."""
+        algorithm, _, hex_digest = digest.partition(":")
+        root = self.cache_dir()
+        links = root / "repositories" / path
+        return (root / "blobs" / algorithm / hex_digest[:2] / hex_digest).is_file() and any(
+            (links / kind / algorithm / hex_digest).exists() for kind in ("_blobs", "_manifests")
+        )
+
+    def unverified(self) -> list[str]:
+        blobs = self.cache_dir() / "blobs"
+        return unverified((f"{path.parts[-3]}:{path.name}", path) for path in blobs.glob("*/*/*") if path.is_file())
+
     def logs(self) -> str:
         return self._process.logs() if self._process is not None else ""
 
@@ -88,6 +129,7 @@ class ReferenceTarget(Target):
             upstream_password=self._upstream.password,
             upstream_timeout=self._timeout,
             defects=frozenset(self.spec.defects),
+            variants=frozenset(self.spec.variants),
         )
         proxy = ReferenceProxy(config)
         proxy.start()
@@ -114,6 +156,8 @@ class ReferenceTarget(Target):
             command += ["--upstream-user", self._upstream.username]
         for defect in self.spec.defects:
             command += ["--defect", defect]
+        for variant in self.spec.variants:
+            command += ["--variant", variant]
         env = {"PULLTHROUGH_UPSTREAM_PASSWORD": self._upstream.password or ""}
         self._process = ServerProcess(command, port=port, log=self._dir / "proxy.log", env=env)
         self._process.start()
