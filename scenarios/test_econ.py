@@ -8,10 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from fake_upstream import Match
-from harness.case import Case, digest_of
+from harness.case import Case
+from harness.content import digest_of
 from harness.expect import predicate
 from harness.observe import upstream_counts
 from reports.model import Kind, Observation
+from scenarios._cells import few
 
 CLIENTS = 20
 COALESCE_BLOB = 1 << 20
@@ -19,23 +21,18 @@ COALESCE_RATE = 2 << 20
 PULLS = 5
 
 
-def _few(count: int) -> str:
-    """Counts in labels: exact while small, "many" beyond, so that a diff shows behaviour, not noise."""
-    return str(count) if count <= 2 else "many"
-
-
 @pytest.mark.rule("ECON-COALESCE")
 def test_concurrent_cold_pulls_share_one_fetch(case: Case) -> None:
     image = case.image(layers=(COALESCE_BLOB,))
     layer = digest_of(image, "layer")
     # A slowed upstream keeps the first fetch in flight while the others arrive.
-    case.upstream.add_fault("slow", Match(method="GET", kind="blob", reference=layer), rate=COALESCE_RATE)
+    case.fault("slow", Match(method="GET", kind="blob", reference=layer), rate=COALESCE_RATE)
     start = threading.Barrier(CLIENTS)
     clients = [case.world.client() for _ in range(CLIENTS)]
 
     def pull(index: int) -> bool:
         start.wait(timeout=case.world.timeout)
-        answer = clients[index].blob(case.path(image), layer)
+        answer = case.request(image, "layer", client=clients[index])
         return answer.status == 200 and answer.complete and answer.body_digest == layer
 
     case.mark()
@@ -45,10 +42,10 @@ def test_concurrent_cold_pulls_share_one_fetch(case: Case) -> None:
         case.client.exchanges.extend(client.exchanges[:1])
         client.close()
     case.settle(image, only=[layer])
-    gets = sum(1 for e in case.journal() if e.method == "GET" and e.reference == layer)
+    gets = _blob_gets(case, layer)
     observation = Observation(
         Kind.UPSTREAM_REQUESTS,
-        f"upstream-requests(GET blob={_few(gets)}), {whole}/{CLIENTS} whole",
+        f"upstream-requests(GET blob={few(gets)}), {whole}/{CLIENTS} whole",
         detail=f"{CLIENTS} concurrent cold GETs: {gets} upstream GETs, {whole} clients got the whole, correct blob",
         upstream={"GET blob": gets},
     )
@@ -68,7 +65,7 @@ def test_head_of_cold_content_is_no_upstream_get(case: Case, what: str) -> None:
     case.mark()
     answer = case.request(image, what, "HEAD")  # type: ignore[arg-type]
     kind = "blob" if what == "layer" else "manifest"
-    case.settle(image, only=[digest_of(image, what)])
+    case.settle(image, only=[digest_of(image, what)])  # type: ignore[arg-type]
     counts = upstream_counts(case.upstream_requests())
     sent = "GET" if counts.get(f"GET {kind}") else "HEAD only" if counts.get(f"HEAD {kind}") else "none"
     observation = Observation(
@@ -94,10 +91,10 @@ def test_cold_blob_is_fetched_once(case: Case) -> None:
     case.mark()
     answer = case.request(image, "layer", "GET")
     case.settle(image, only=[layer])
-    gets = sum(1 for e in case.journal() if e.method == "GET" and e.reference == layer)
+    gets = _blob_gets(case, layer)
     observation = Observation(
         Kind.UPSTREAM_REQUESTS,
-        f"upstream-requests(GET blob={_few(gets)})",
+        f"upstream-requests(GET blob={few(gets)})",
         status=answer.status,
         detail=f"{gets} upstream GETs for one cold blob GET",
         upstream={"GET blob": gets},
@@ -106,17 +103,40 @@ def test_cold_blob_is_fetched_once(case: Case) -> None:
 
 
 @pytest.mark.rule("ECON-TOKEN")
-def test_tokens_are_reused(case: Case) -> None:
+@pytest.mark.parametrize("when", ["reused", "expired"])
+def test_tokens_are_reused_until_they_expire(case: Case, when: str) -> None:
     case.require("credentials", "token reuse matters to a proxy that logs in to its upstream")
     image = case.image()
-    case.mark()
-    for _ in range(PULLS):
-        case.client.pull(case.path(image), image.tag or image.digest)
-    tokens = sum(1 for e in case.journal() if e.kind == "token")
-    observation = Observation(
+    if when == "reused":
+        start = case.upstream.cursor()
+        pulls = [case.pull(image) for _ in range(PULLS)]
+        observation = _tokens(case, start, f"{PULLS} pulls of one repository", pulls[-1].kind)
+        case.check(observation, predicate("at most 1 token request", lambda o: o.upstream.get("GET token", 0) <= 1))
+        return
+    case.warm(image)
+    case.upstream.expire_tokens()
+    start = case.upstream.cursor()
+    pulled = case.pull(image)
+    observation = _tokens(case, start, "a pull after the proxy's token expired", pulled.kind)
+    case.check(
+        observation,
+        predicate(
+            "the pull is served, with 1 new token",
+            lambda o: o.upstream.get("GET token", 0) <= 1 and o.label.endswith("served"),
+        ),
+    )
+
+
+def _tokens(case: Case, start: int, what: str, pulled: Kind) -> Observation:
+    tokens = sum(1 for e in case.upstream.journal(start) if e.kind == "token")
+    served = "served" if pulled in (Kind.SERVED, Kind.SERVED_CACHED, Kind.SERVED_FRESH) else pulled.value
+    return Observation(
         Kind.UPSTREAM_REQUESTS,
-        f"upstream-requests(token={_few(tokens)})",
-        detail=f"{tokens} token requests for {PULLS} pulls of one repository",
+        f"upstream-requests(token={few(tokens)}), {served}",
+        detail=f"{tokens} token requests for {what}",
         upstream={"GET token": tokens},
     )
-    case.check(observation, predicate("at most 1 token request", lambda o: o.upstream.get("GET token", 0) <= 1))
+
+
+def _blob_gets(case: Case, digest: str) -> int:
+    return sum(1 for e in case.upstream.journal(case.mark_at) if e.method == "GET" and e.reference == digest)

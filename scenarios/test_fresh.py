@@ -4,49 +4,38 @@ from __future__ import annotations
 
 import pytest
 
-from fake_upstream import Image
 from harness.case import Case
 from harness.expect import predicate, served_cached, served_fresh
 from harness.observe import upstream_counts
 from reports.model import Kind, Observation
-from scenarios._cells import Cell, cells, relabel
-
-
-def _pull(case: Case, image: Image, fresh: Image | None = None, platform: str | None = None) -> Observation:
-    """A whole docker-style pull, summarised: served-cached (or -fresh) only if every step is."""
-    case.mark()
-    source = fresh or image
-    observations = [case.observe(image, "tag", "GET", fresh=fresh, platform=platform)]
-    if len(source.platforms) > 1:
-        observations.append(case.observe(source, "child", "GET", platform=platform))
-    observations += [case.observe(source, what, "GET", platform=platform) for what in ("config", "layer")]
-    failed = [o for o in observations if o.kind not in (Kind.SERVED, Kind.SERVED_CACHED, Kind.SERVED_FRESH)]
-    return failed[0] if failed else observations[0]
+from scenarios._cells import Cell, cells, few, relabel
 
 
 @pytest.mark.rule("FRESH-1")
 def test_unchanged_tag_is_served_from_cache_without_refetching_blobs(case: Case) -> None:
     image = case.image()
     case.warm(image)
-    observation = _pull(case, image)
-    refetched = upstream_counts(case.upstream_requests()).get("GET blob", 0)
+    observation = case.pull(image)
+    refetched = observation.upstream.get("GET blob", 0)
     if refetched:
-        observation = relabel(observation, f"{refetched} blobs fetched again")
+        observation = relabel(observation, f"{few(refetched)} blobs fetched again")
     case.check(observation, predicate("served cached, no blob fetched again", lambda o: o.label == "served-cached"))
 
 
 @pytest.mark.rule("FRESH-2")
+@pytest.mark.whole_upstream
 def test_updated_tag_serves_and_caches_the_new_image(case: Case) -> None:
     old = case.image()
     case.warm(old)
-    new = case.upstream.add_image(old.repository, old.tag, layers=(4096, 30000))
-    case.check(_pull(case, old, fresh=new), served_fresh())
+    new = case.upstream.add_image(old.repository, old.tag, layers=(4096, 30000, 80_000))
+    case.check(case.pull(old, fresh=new), served_fresh())
     case.settle(new)
-    case.upstream.set_outage("refused")
-    case.check(_pull(case, old, fresh=new), served_fresh(), note="later, with the upstream refused")
+    case.outage("refused")
+    case.check(case.pull(old, fresh=new), served_fresh(), note="later, with the upstream refused")
 
 
 @pytest.mark.rule("FRESH-3")
+@pytest.mark.whole_upstream
 @pytest.mark.parametrize(
     ("media_type", "platforms"),
     [
@@ -60,8 +49,8 @@ def test_cold_pull_then_whole_image_from_cache(case: Case, media_type: str, plat
     image = case.image(media_type=media_type, platforms=platforms)
     platform = "linux/arm64" if platforms else None
     case.warm(image, platform)
-    case.upstream.set_outage("refused")
-    case.check(_pull(case, image, platform=platform), served_cached(), note="with the upstream refused")
+    case.outage("refused")
+    case.check(case.pull(image, platform=platform), served_cached(), note="with the upstream refused")
 
 
 @pytest.mark.rule("FRESH-4")
@@ -73,7 +62,7 @@ def test_freshness_check_is_a_head(case: Case, cell: Cell) -> None:
     case.request(image, cell.what, cell.method)
     counts = upstream_counts(case.upstream_requests())
     heads, gets = counts.get("HEAD manifest", 0), counts.get("GET manifest", 0)
-    label = f"upstream-requests(HEAD manifest={heads}, GET manifest={gets})"
+    label = f"upstream-requests(HEAD manifest={few(heads)}, GET manifest={few(gets)})"
     observation = Observation(Kind.UPSTREAM_REQUESTS, label, detail=f"upstream saw {counts}", upstream=counts)
     case.check(
         observation,

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from harness.case import Case, digest_of
+from harness.case import Case
 from harness.client import Answer
+from harness.content import digest_of
 from harness.expect import kinds, label, predicate
 from harness.observe import classify, upstream_counts
 from oci_wire import DOCKER_MANIFEST, OCI_MANIFEST
@@ -89,7 +90,7 @@ def test_media_type_and_bytes_unchanged(case: Case, fmt: str, state: str) -> Non
     image = case.image(media_type=media_type, platforms=platforms)
     if state == "cached":
         case.warm(image)
-        case.upstream.set_outage("refused")
+        case.outage("reset")
     answer = case.request(image, "tag", "GET")
     content_type = answer.headers.get("content-type", "").split(";")[0].strip()
     if answer.status != 200 or not answer.complete:
@@ -182,15 +183,15 @@ def test_range_on_cached_blob(case: Case, requested: str) -> None:
 @pytest.mark.rule("PROTO-TAGS")
 @pytest.mark.parametrize("upstream", ["down", "paginated"])
 def test_tags_list(case: Case, upstream: str) -> None:
-    first = case.image(tag="a")
+    first = case.image(tag="a", layers=(1024,))
     names = ["a", "b", "c"]
     for tag in names[1:]:
-        case.upstream.add_image(first.repository, tag)
+        case.upstream.add_image(first.repository, tag, layers=(1024,))
     path = case.path(first)
     for tag in names:
         case.client.pull(path, tag)
     if upstream == "down":
-        case.upstream.set_outage("refused")
+        case.outage("reset")
         answer = case.client.request("GET", f"/v2/{path}/tags/list")
         tags = _tags(answer)
         ok = answer.status == 200 and set(names) <= set(tags)

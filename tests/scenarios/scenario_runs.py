@@ -11,6 +11,7 @@ from pathlib import Path
 from reports.model import CaseResult, Results
 
 RUN_DEADLINE = 600
+EXPECTATIONS = Path(__file__).parent / "expectations"
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,14 @@ class Run:
         return [c for c in self.results.cases if rule is None or c.rule == rule]
 
 
-def pullthrough_run(report_dir: Path, *args: str) -> Run:
+def pullthrough_run(report_dir: Path, *args: str, env: dict[str, str] | None = None) -> Run:
     command = [sys.executable, "-m", "harness.cli", "run", "--report-dir", str(report_dir), *args]
     process = subprocess.run(
-        command, capture_output=True, text=True, timeout=RUN_DEADLINE, env={**os.environ, "COLUMNS": "200"}
+        command,
+        capture_output=True,
+        text=True,
+        timeout=RUN_DEADLINE,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
     path = report_dir / "results.json"
     return Run(process.returncode, process.stderr, Results.read(path) if path.exists() else None)

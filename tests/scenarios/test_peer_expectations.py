@@ -2,8 +2,9 @@
 
 distribution 2.8 serves stale on 404 and streams corrupt bytes through; rpardini-style nginx passes 503
 and 404 through and never stores a tag. The records say exactly that, case by case, so any change in a
-peer or in the suite shows as a changed observation. Refresh a record after a deliberate change with
-`PULLTHROUGH_REFRESH_EXPECTATIONS=1 pytest tests/scenarios/test_peer_expectations.py` and review its diff.
+peer or in the suite shows as a changed observation or a changed verdict. Refresh a record after a deliberate
+change with `PULLTHROUGH_REFRESH_EXPECTATIONS=1 pytest tests/scenarios/test_peer_expectations.py` and review
+its diff.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from pathlib import Path
 
 import pytest
 from conftest import need_peer
-from scenario_runs import pullthrough_run
+from scenario_runs import EXPECTATIONS, pullthrough_run
 
 from harness.rules import RULES
 from reports.model import Results, Transcripts
 
-EXPECTATIONS = Path(__file__).parent / "expectations"
 PEERS = {"distribution": "docker-registry", "nginx": "nginx"}
 
 
@@ -35,6 +35,9 @@ def test_peer_behaves_as_recorded(tmp_path: Path, target: str) -> None:
     assert run.results is not None, run.stderr[-2000:]
     assert {case.rule for case in run.cases()} == set(RULES), "the suite ran to the end"
     assert run.code == 0, f"{target} no longer behaves as recorded in {record.name}:\n{run.stderr[-4000:]}"
+    recorded = {case.id: case.verdict for case in Results.read(record).cases}
+    verdicts = [f"{c.id}: {recorded.get(c.id)} -> {c.verdict}" for c in run.cases() if recorded.get(c.id) != c.verdict]
+    assert verdicts == [], f"{target}'s verdicts changed since {record.name}"
 
 
 def _write_record(results: Results, path: Path) -> None:
