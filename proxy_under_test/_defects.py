@@ -136,7 +136,8 @@ class Defect(StrEnum):
     TRIM_INDEX = (
         "trim-index",
         "INDEX-1",
-        "serves cached indexes trimmed to the children pulled so far (re-serialised: new digest), like Harbor",
+        "an index served from the cache while the upstream fails is trimmed to the children pulled "
+        "(re-serialised: new digest), like Harbor's",
     )
     NO_COALESCE = ("no-coalesce", "ECON-COALESCE", "concurrent cold GETs of one blob each fetch it from upstream")
     HEAD_AS_GET = (

@@ -113,7 +113,7 @@ class Manifests:
             if error is not None:
                 raise error
         log.warning("serving cached %s:%s: %s", target.name, tag, failure.message)
-        return self._cached(target, cached, accept, head)
+        return self._cached(target, cached, accept, head, stale=True)
 
     # ---- digests --------------------------------------------------------------------------------
 
@@ -182,9 +182,12 @@ class Manifests:
             digest = "sha256:" + hashlib.sha256(body).hexdigest()
         return _response(digest, fetched.media_type, body, len(body), accept, head, self.context)
 
-    def _cached(self, target: Target, cached: StoredManifest, accept: Sequence[str], head: bool) -> WholeBody:
+    def _cached(
+        self, target: Target, cached: StoredManifest, accept: Sequence[str], head: bool, *, stale: bool = False
+    ) -> WholeBody:
         body, digest = cached.body, cached.digest
-        if cached.media_type in INDEX_MEDIA_TYPES and self.context.config.has(Defect.TRIM_INDEX):
+        # Harbor keeps the upstream's index bytes while the upstream answers, and serves its trimmed copy when not.
+        if stale and cached.media_type in INDEX_MEDIA_TYPES and self.context.config.has(Defect.TRIM_INDEX):
             body = _trim(body, set(self.context.cache.linked_manifests(target.name)))
             digest = "sha256:" + hashlib.sha256(body).hexdigest()
         response = _response(digest, cached.media_type, body, len(body), accept, head, self.context)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from harness.spec import RunSpec
 
 _BINARY = "docker-registry"
-_SETTLE_TIMEOUT = 10.0
+_SETTLE_TIMEOUT = 30.0  # generous: it only costs time when a write is really pending
 _COMMIT_FAILED = "Error committing to storage"
 
 # JSON strings are YAML double-quoted scalars, so every value goes in through json.dumps.

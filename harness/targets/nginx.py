@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 _BINARY = "nginx"
 DEFAULT_UPSTREAM_TIMEOUT = 2.0
-_SETTLE_TIMEOUT = 10.0
+_SETTLE_TIMEOUT = 30.0  # generous: it only costs time when a write is really pending
 _PORT_TIMEOUT = 5.0
 _NGINX_TIME = re.compile(r"^\d+(ms|s|m|h|d|w|M|y)?$")
 

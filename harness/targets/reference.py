@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from harness.spec import RunSpec
 
 DEFAULT_TIMEOUT = 1.0
-_SETTLE_TIMEOUT = 10.0
+_SETTLE_TIMEOUT = 30.0  # generous: it only costs time when a write is really pending
 
 
 class ReferenceTarget(Target):

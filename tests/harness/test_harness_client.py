@@ -9,6 +9,7 @@ import pytest
 from fake_upstream import FakeUpstream, Match
 from harness.client import OciClient
 from harness.observe import classify
+from reports.model import Kind
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +44,19 @@ def test_token_auth_against_the_registry_is_followed_and_recorded(token_upstream
 def test_hang_refusal_and_cut_bodies_are_told_apart(upstream: FakeUpstream) -> None:
     image = upstream.add_image("client/faults", "v1", layers=[200_000])
     layer = image.platforms[0].layers[0].digest
+    size = image.platforms[0].layers[0].size
     with OciClient(upstream.url, timeout=0.5) as client:
         upstream.add_fault("truncate", Match(kind="blob"), times=1)
-        assert classify(client.blob("client/faults", layer), asked=layer).kind == "partial"
+        assert classify(client.blob("client/faults", layer), asked=layer, size=size).kind == Kind.ABORTED
+        upstream.add_fault("truncate", Match(kind="blob"), times=1, how="reset")
+        assert classify(client.blob("client/faults", layer), asked=layer, size=size).kind == Kind.ABORTED
+        upstream.add_fault("truncate", Match(kind="blob"), times=1, how="stall")
+        stalled = client.blob("client/faults", layer)
+        assert stalled.status == 200 and classify(stalled, asked=layer, size=size).kind == Kind.HANG
+        upstream.add_fault("wrong-length", Match(kind="blob"), times=1, delta=-1000)
+        assert classify(client.blob("client/faults", layer), asked=layer, size=size).kind == Kind.SHORT
         upstream.add_fault("blackhole", Match(kind="blob"), times=1)
-        assert classify(client.blob("client/faults", layer)).kind == "hang"
+        assert classify(client.blob("client/faults", layer)).kind == Kind.HANG
         upstream.set_outage("refused")
         assert classify(client.blob("client/faults", layer)).label == "connection-error(refused)"
 

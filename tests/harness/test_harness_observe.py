@@ -7,7 +7,7 @@ import pytest
 
 from harness.client import Answer
 from harness.observe import classify, kind_of, upstream_counts
-from reports.model import UpstreamRequest
+from reports.model import Kind, UpstreamRequest
 
 BODY = b'{"schemaVersion":2}'
 DIGEST = "sha256:" + hashlib.sha256(BODY).hexdigest()
@@ -41,15 +41,42 @@ def test_served_cached_fresh_or_plain() -> None:
 
 def test_wrong_bytes_under_the_asked_digest() -> None:
     observation = classify(_answer(200, BODY, headers={"docker-content-digest": OTHER}), asked=OTHER)
-    assert observation.kind == "wrong-bytes"
+    assert observation.kind is Kind.WRONG_BYTES
+    lying = classify(_answer(200, BODY, headers={"docker-content-digest": OTHER}), asked=DIGEST)
+    assert lying.kind is Kind.WRONG_BYTES and "Docker-Content-Digest says" in lying.detail
 
 
-def test_a_body_shorter_than_its_length_is_partial() -> None:
-    answer = _answer(200, BODY, headers={"content-length": "999"})
-    assert classify(answer).kind == "partial"
-    broken = _answer(200, BODY)
-    broken.complete, broken.error = False, "partial"
-    assert classify(broken).kind == "partial"
+def test_served_cached_needs_the_digest_header() -> None:
+    bare = _answer(200, BODY)
+    assert classify(bare, cached=DIGEST).kind is Kind.SERVED_WITHOUT_DIGEST
+    assert classify(bare, asked=DIGEST, cached=DIGEST).label == "served-without-digest"
+    head = _answer(200, method="HEAD")
+    assert classify(head, asked=DIGEST, cached=DIGEST).kind is Kind.SERVED_WITHOUT_DIGEST
+    head.headers["docker-content-digest"] = DIGEST
+    assert classify(head, asked=DIGEST, cached=DIGEST).kind is Kind.SERVED_CACHED
+
+
+def test_a_transfer_that_broke_is_visibly_aborted() -> None:
+    broken = _answer(200, BODY[:5], headers={"content-length": str(len(BODY))})
+    broken.complete, broken.error = False, "closed"
+    observation = classify(broken, asked=DIGEST, size=len(BODY))
+    assert observation.kind is Kind.ABORTED
+    assert observation.detail == f"visibly aborted after 5 of {len(BODY)} bytes (closed)"
+
+
+def test_a_clean_end_short_of_the_content_is_short_not_aborted() -> None:
+    cut = _answer(200, BODY[:5], headers={"docker-content-digest": DIGEST})
+    assert classify(cut, asked=DIGEST, size=len(BODY)).kind is Kind.SHORT
+    assert classify(cut, asked=DIGEST).kind is Kind.WRONG_BYTES  # size unknown: just other bytes
+    by_tag = _answer(200, BODY[:5])
+    assert classify(by_tag, size=len(BODY), cached=DIGEST).kind is Kind.SHORT
+
+
+def test_a_stall_after_the_headers_is_a_hang() -> None:
+    stalled = _answer(200, BODY[:5])
+    stalled.complete, stalled.error = False, "timeout"
+    observation = classify(stalled, asked=DIGEST, size=len(BODY))
+    assert (observation.kind, observation.status) == (Kind.HANG, 200)
 
 
 def test_errors_are_clean_only_with_an_oci_body() -> None:

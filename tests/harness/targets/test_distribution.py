@@ -128,7 +128,7 @@ def test_a_missing_binary_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch
 
 
 def test_it_declares_what_it_can_do(registry: DistributionTarget) -> None:
-    assert registry.capabilities == {"credentials", "restart", "logs"}
+    assert registry.capabilities == {"credentials", "restart", "logs", "storage"}
     assert registry.upstream_timeout is None
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", registry.version() or "")
 
