@@ -33,6 +33,7 @@ _ALGORITHMS = ("sha256", "sha512")
 MANIFEST_MEMORY = 32 << 20  # bytes of manifests kept in memory by default; the rest are read from disk
 _OVERHEAD = 256  # what a remembered manifest costs besides its body
 _SIZES_LIMIT = 16384  # blob sizes remembered from manifests (about 2 MiB)
+_CHECKED_LIMIT = 4096  # repository names whose directory was checked to be inside the cache
 
 
 class UnsafePath(ValueError):
@@ -61,6 +62,10 @@ class Cache:
         )
         # blob digest -> size, as verified manifests declare them (an int each: bounded by count)
         self._sizes: BoundedMemo[str, int] = BoundedMemo(_SIZES_LIMIT, lambda _: 1)
+        # repository name -> its checked directory: resolving a path costs a system call per component,
+        # twice (profiled: most of a manifest read from disk); a name is checked once (bounded by count)
+        self._checked: BoundedMemo[str, str] = BoundedMemo(_CHECKED_LIMIT, lambda _: 1)
+        self._real_root: Path | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -154,15 +159,22 @@ class Cache:
 
     # ---- manifests ------------------------------------------------------------------------------
 
+    def remembered(self, name: str, digest: str) -> StoredManifest | None:
+        """The manifest if it was obtained through `name` and is in memory (never touches the disk)."""
+        return self._manifests.get((name, digest))
+
     def manifest(self, name: str, digest: str) -> StoredManifest | None:
-        """The manifest if it was obtained through `name`."""
+        """The manifest if it was obtained through `name`: from memory, else from disk."""
         key = (name, digest)
         found = self._manifests.get(key)
         if found is not None:
             return found
+        algorithm, hex_part = _split_digest(digest)
         try:
-            media_type = self._link(name, "_manifests", digest).read_text()
-            body = self.content_path(digest).read_bytes()
+            with open(f"{self._repository_dir(name)}/_manifests/{algorithm}/{hex_part}", "rb") as link:
+                media_type = link.read().decode()
+            with open(f"{self.root}/blobs/{algorithm}/{hex_part[:2]}/{hex_part}", "rb") as content:  # content_path
+                body = content.read()
         except FileNotFoundError:
             return None
         found = StoredManifest(digest, media_type, body)
@@ -238,14 +250,23 @@ class Cache:
     # ---- paths ----------------------------------------------------------------------------------
 
     def _repository(self, name: str) -> Path:
+        return Path(self._repository_dir(name))
+
+    def _repository_dir(self, name: str) -> str:
+        checked = self._checked.get(name)
+        if checked is not None:
+            return checked
         parts = name.split("/")
         for part in parts:
             if not _PART.match(part) or part.startswith("_"):
                 raise UnsafePath(f"unsafe repository name {name[:100]!r}")
         path = self.root.joinpath("repositories", *parts)
-        if not path.resolve().is_relative_to(self.root.resolve()):
+        if self._real_root is None:
+            self._real_root = self.root.resolve()
+        if not path.resolve().is_relative_to(self._real_root):
             raise UnsafePath(f"unsafe repository name {name[:100]!r}")
-        return path
+        self._checked.put(name, str(path))
+        return str(path)
 
     def _link(self, name: str, kind: str, digest: str) -> Path:
         algorithm, hex_part = _split_digest(digest)

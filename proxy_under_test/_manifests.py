@@ -119,7 +119,9 @@ class Manifests:
 
     async def _by_digest(self, target: Target, digest: str, accept: Sequence[str], head: bool) -> WholeBody:
         context, cache = self.context, self.context.cache
-        cached = cache.manifest(target.name, digest)
+        # From memory on the loop; from disk in a worker thread, so a read that waits on the disk holds up
+        # this request only, not every request the loop is serving.
+        cached = cache.remembered(target.name, digest) or await context.blocking(cache.manifest, target.name, digest)
         if cached is not None:
             if context.config.has(Defect.DIGEST_FRESHNESS):
                 try:

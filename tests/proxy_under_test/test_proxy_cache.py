@@ -120,6 +120,22 @@ def test_paths_outside_the_cache_are_refused(tmp_path: Path, name: str, digest: 
     assert sorted(os.listdir(tmp_path)) == ["cache"]
 
 
+def test_a_repository_linked_outside_the_cache_is_refused_every_time(tmp_path: Path) -> None:
+    """A name's directory is checked once and remembered only when it passed: a symlink out of the cache
+    keeps failing, and a manifest read through it is refused rather than read."""
+    cache = Cache(tmp_path / "cache", manifest_memory=1)  # nothing kept in memory: every read goes to disk
+    cache.open()
+    outside = tmp_path / "outside"
+    (outside / "_manifests" / "sha256").mkdir(parents=True)
+    (outside / "_manifests" / "sha256" / ("1" * 64)).write_text("application/vnd.oci.image.manifest.v1+json")
+    (tmp_path / "cache" / "repositories" / "evil").symlink_to(outside)
+    for _ in range(2):
+        with pytest.raises(UnsafePath):
+            cache.manifest("evil", "sha256:" + "1" * 64)
+    cache.put_manifest("good", StoredManifest("sha256:" + "2" * 64, "x", b"{}"))
+    assert cache.manifest("good", "sha256:" + "2" * 64) == StoredManifest("sha256:" + "2" * 64, "x", b"{}")
+
+
 def _rss(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
