@@ -3,9 +3,11 @@ mode), each a subprocess on loopback (so each has its own peak RSS), plus curl t
 
 from __future__ import annotations
 
+import grp
 import json
 import os
 import platform
+import pwd
 import shutil
 import socket
 import subprocess
@@ -28,13 +30,18 @@ class Server:
     pid: int
     url: str
     control_url: str = ""
+    storage: Path | None = None  # where it keeps what it caches
+
+
+_FROM_PYPI = frozenset({"py-spy"})
 
 
 def require(*tools: str) -> str | None:
     """The one-line fix for the first missing tool, or None."""
     for tool in tools:
         if which(tool) is None:
-            return f"{tool} is not installed: sudo apt-get install -y {tool}"
+            fix = "pip install -e '.[bench]'" if tool in _FROM_PYPI else f"sudo apt-get install -y {tool}"
+            return f"{tool} is not installed: {fix}"
     return None
 
 
@@ -46,16 +53,24 @@ def machine(load_before: float) -> str:
 
 
 @contextmanager
-def fake_upstream(workdir: Path, images: Sequence[tuple[str, int]], *, gzip: Sequence[str] = ()) -> Iterator[Server]:
-    """`pullthrough upstream` holding one single-layer image per (repository, layer size): a plain tar layer,
-    or gzip for the repositories named in `gzip`."""
+def fake_upstream(
+    workdir: Path,
+    images: Sequence[tuple[str, int | Sequence[int]]],
+    *,
+    gzip: Sequence[str] = (),
+    journal_limit: int | None = None,
+) -> Iterator[Server]:
+    """`pullthrough upstream` holding one image (tag v1) per (repository, layer size or sizes): plain tar
+    layers, or gzip for the repositories named in `gzip`."""
     declared = "".join(
-        f'[[images]]\nrepository = "{repository}"\ntag = "v1"\nlayers = [{size}]\n'
+        f'[[images]]\nrepository = "{repository}"\ntag = "v1"\n'
+        f"layers = {[layers] if isinstance(layers, int) else list(layers)}\n"
         f"gzip = {str(repository in gzip).lower()}\nseed = {seed}\n\n"
-        for seed, (repository, size) in enumerate(images, start=1)
+        for seed, (repository, layers) in enumerate(images, start=1)
     )
+    limit = f"journal_limit = {journal_limit}\n" if journal_limit is not None else ""
     config = workdir / "upstream.toml"
-    config.write_text(f"port = 0\ncontrol_port = 0\n\n{declared}")
+    config.write_text(f"port = 0\ncontrol_port = 0\n{limit}\n{declared}")
     command = [*pullthrough(), "upstream", "--config", str(config)]
     with running(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)) as process:
         registry, control = _urls_from_banner(process)
@@ -63,14 +78,25 @@ def fake_upstream(workdir: Path, images: Sequence[tuple[str, int]], *, gzip: Seq
 
 
 @contextmanager
-def reference_proxy(workdir: Path, upstream: str) -> Iterator[Server]:
+def reference_proxy(
+    workdir: Path, upstream: str, cache: str = "reference-cache", options: Sequence[str] = ()
+) -> Iterator[Server]:
     port = free_port()
-    options = ["--upstream", upstream, "--port", str(port), "--cache-dir", str(workdir / "reference-cache")]
-    command = [*pullthrough(), "proxy", *options]
+    command = [
+        *pullthrough(),
+        "proxy",
+        "--upstream",
+        upstream,
+        "--port",
+        str(port),
+        "--cache-dir",
+        str(workdir / cache),
+    ]
+    command += options
     with running(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)) as process:
         url = f"http://127.0.0.1:{port}"
         wait_ping(process, url)
-        yield Server("reference proxy", process.pid, url)
+        yield Server("reference proxy", process.pid, url, storage=workdir / cache)
 
 
 @contextmanager
@@ -96,7 +122,75 @@ def docker_registry(workdir: Path, *, proxy: str | None = None) -> Iterator[Serv
     with running(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)) as process:
         url = f"http://127.0.0.1:{port}"
         wait_ping(process, url)
-        yield Server("docker-registry", process.pid, url)
+        yield Server("docker-registry", process.pid, url, storage=workdir / "registry")
+
+
+_NGINX = """\
+{user}
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    sendfile on;
+    server_tokens off;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location = /v2/ {{ return 200 '{{}}'; }}
+{locations}
+    }}
+}}
+"""
+_LOCATION = """\
+        location = {path} {{
+            types {{ }}
+            default_type "{content_type}";
+{headers}            alias {file};
+        }}
+"""
+
+
+@contextmanager
+def nginx_static(workdir: Path, files: dict[str, tuple[bytes, dict[str, str]]]) -> Iterator[Server]:
+    """Debian's nginx (one worker, access log off) serving `files` (URL path -> bytes, response headers
+    such as Content-Type) from disk, a file per path, each path its own exact location."""
+    root = workdir / "nginx"
+    root.mkdir()
+    locations = []
+    for number, (path, (data, headers)) in enumerate(files.items()):
+        (root / f"file{number}").write_bytes(data)
+        extra = "".join(f'            add_header {k} "{v}";\n' for k, v in headers.items() if k != "Content-Type")
+        content_type = headers.get("Content-Type", "application/octet-stream")
+        file = root / f"file{number}"
+        locations.append(_LOCATION.format(path=path, content_type=content_type, headers=extra, file=file))
+    user = ""
+    if os.geteuid() == 0:  # the workers would otherwise drop to nobody, who cannot read a private temp dir
+        user = f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};"
+    port = free_port()
+    config = workdir / "nginx.conf"
+    config.write_text(_NGINX.format(user=user, dir=workdir, port=port, locations="".join(locations)))
+    command = [str(which("nginx")), "-c", str(config), "-g", "daemon off;"]
+    with running(subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)) as process:
+        url = f"http://127.0.0.1:{port}"
+        wait_ping(process, url)
+        yield Server("nginx", _worker(process.pid), url, storage=root)
+
+
+def _worker(master: int) -> int:
+    """nginx's worker process (the one serving), found among the master's children."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+        if children:
+            return int(children[0])
+        time.sleep(0.05)
+    return master
 
 
 def layer_digest(base: str, repository: str) -> str:
@@ -194,7 +288,8 @@ def pullthrough() -> list[str]:
 
 
 def which(name: str) -> str | None:
-    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
+    """A program on the PATH, in /usr/sbin (nginx), or beside this Python (a tool from the venv)."""
+    return shutil.which(name) or shutil.which(name, path=f"/usr/sbin:/sbin:{Path(sys.executable).parent}")
 
 
 def free_port() -> int:

@@ -1,6 +1,6 @@
 """Benchmark: the reference proxy's blob reader (proxy_under_test/_rawget.py) vs httpx streaming.
 
-    python -m bench.blob_reader [--size BYTES] [--repeat N]
+    python -m bench.blob_reader [--quick]
 
 The proxy reads cold blob bodies with a small HTTP/1.1 reader of its own instead of its pooled httpx
 client, for CPU: it is kept only while it costs less per GiB received. One fake upstream (a subprocess)
@@ -12,7 +12,6 @@ on a shared machine), with the wall-clock rate beside it.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -23,6 +22,7 @@ from pathlib import Path
 import httpx
 import uvloop
 
+from bench._report import Ratio, Section, Timer, median, series, table
 from bench._servers import fake_upstream, layer_digest
 from proxy_under_test._rawget import get_blob
 from proxy_under_test._routes import Target
@@ -58,11 +58,11 @@ async def _opened(reader: str, base: str, repository: str, digest: str) -> Async
         return
     upstream = Upstream(timeout=60, user=None, password=None)
     try:
-        response = await get_blob(upstream, Target(repository, base, repository), digest)
+        raw = await get_blob(upstream, Target(repository, base, repository), digest)
         try:
-            yield response.body()
+            yield raw.body()
         finally:
-            response.close()
+            raw.close()
     finally:
         await upstream.aclose()
 
@@ -77,23 +77,51 @@ def measure(base: str, repository: str, digest: str, repeat: int, on_round: Call
     return readings
 
 
+def run(quick: bool = False) -> Section:
+    size, repeat = (256 << 20, 2) if quick else (_GIB, 5)
+    section = Section(
+        "blob-reader",
+        "Reference proxy: the blob reader",
+        "python -m bench.blob_reader" + (" --quick" if quick else ""),
+    )
+    with Timer() as timer, tempfile.TemporaryDirectory(prefix="pullthrough-bench-") as tmp, ExitStack() as stack:
+        upstream = stack.enter_context(fake_upstream(Path(tmp), [("bench/blob", size)]))
+        digest = layer_digest(upstream.url, "bench/blob")
+        readings = measure(upstream.url, "bench/blob", digest, repeat, lambda: None)
+    section.load_before, section.load_after = timer.before, timer.after
+    cpu = {reader: median([r.cpu_per_gib for r in readings if r.reader == reader]) for reader in READERS}
+    rate = {reader: median([r.rate for r in readings if r.reader == reader]) for reader in READERS}
+    ours, theirs = cpu[READERS[0]], cpu[READERS[1]]
+    section.ratios = [Ratio("blob reader, CPU per GiB (peer's / ours)", 1 / ours, 1 / theirs, "httpx", 1.0)]
+    rows = [[reader, f"{cpu[reader]:.2f}", f"{rate[reader] / 1e9:.2f}"] for reader in READERS]
+    section.markdown = "\n".join(
+        [
+            f"One {size >> 20} MiB blob from the fake upstream, read whole in this process (uvloop), {repeat} GETs "
+            "per reader, interleaved (medians). The reader stays while it costs less CPU than httpx: "
+            + ("✓" if ours < theirs else "✗ (replace it with httpx)")
+            + ".",
+            "",
+            table(["reader", "CPU-s per GiB", "GB/s"], rows),
+            "",
+            "Per GET, CPU-s per GiB: "
+            + "; ".join(
+                f"{reader} {series([r.cpu_per_gib for r in readings if r.reader == reader])}" for reader in READERS
+            )
+            + ".",
+        ]
+    )
+    return section
+
+
+def _per_get(readings: list[Reading], reader: str) -> str:
+    return f"{reader} {series([r.cpu_per_gib for r in readings if r.reader == reader])}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", type=int, default=_GIB, help="blob size in bytes (default 1 GiB)")
-    parser.add_argument("--repeat", type=int, default=5, help="GETs per reader, interleaved (default 5)")
+    parser.add_argument("--quick", action="store_true", help="256 MiB, 2 GETs per reader")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="pullthrough-bench-") as tmp, ExitStack() as stack:
-        upstream = stack.enter_context(fake_upstream(Path(tmp), [("bench/blob", args.size)]))
-        digest = layer_digest(upstream.url, "bench/blob")
-        readings = measure(upstream.url, "bench/blob", digest, args.repeat, lambda: None)
-    print(f"# {args.size} bytes, {args.repeat} GETs per reader (median)")
-    print("| reader | CPU-s per GiB | GB/s |")
-    print("|---|---:|---:|")
-    for reader in READERS:
-        mine = [r for r in readings if r.reader == reader]
-        cpu = statistics.median(r.cpu_per_gib for r in mine)
-        print(f"| {reader} | {cpu:.2f} | {statistics.median(r.rate for r in mine) / 1e9:.2f} |")
-        print("  " + " ".join(f"{r.cpu_per_gib:.2f}" for r in mine))
+    print(run(args.quick).markdown)
     return 0
 
 

@@ -1,6 +1,6 @@
 """Benchmark: N clients GET the same cold blob at once; how many GETs reach the upstream?
 
-    python bench/proxy_coalesce.py [--clients N] [--size BYTES]
+    python -m bench.proxy_coalesce [--quick]
 
 One fake upstream; the reference proxy and docker-registry (proxy mode) in front of it, each asked
 for a blob of its own that neither has seen, by N concurrent clients (httpx, every body's sha256
@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
-import sys
 import tempfile
 import time
 from contextlib import ExitStack
@@ -21,32 +19,31 @@ from pathlib import Path
 
 import httpx
 
+from bench._report import Section, Timer, table
 from bench._servers import (
     Server,
     distribution_proxy,
     fake_upstream,
     layer_digest,
-    machine,
     reference_proxy,
     require,
     upstream_gets,
 )
 
+CLIENTS = 20
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clients", type=int, default=20, help="concurrent clients (default 20)")
-    parser.add_argument("--size", type=int, default=32 << 20, help="blob size in bytes (default 32 MiB)")
-    args = parser.parse_args()
-    missing = require("docker-registry")
-    if missing:
-        print(missing, file=sys.stderr)
-        return 2
-    load_before = os.getloadavg()[0]
+
+def run(quick: bool = False) -> Section:
+    size = (8 << 20) if quick else (32 << 20)
+    section = Section(
+        "proxy-coalesce",
+        "Reference proxy: concurrent cold GETs",
+        "python -m bench.proxy_coalesce" + (" --quick" if quick else ""),
+    )
     rows = []
-    with tempfile.TemporaryDirectory(prefix="pullthrough-bench-") as tmp, ExitStack() as stack:
+    with Timer() as timer, tempfile.TemporaryDirectory(prefix="pullthrough-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
-        images = [("bench/reference", args.size), ("bench/distribution", args.size)]
+        images = [("bench/reference", size), ("bench/distribution", size)]
         upstream = stack.enter_context(fake_upstream(workdir, images))
         proxies = [
             (stack.enter_context(reference_proxy(workdir, upstream.url)), "bench/reference"),
@@ -54,15 +51,35 @@ def main() -> int:
         ]
         for proxy, repository in proxies:
             digest = layer_digest(upstream.url, repository)
-            seconds, good = asyncio.run(_pull_together(proxy, repository, digest, args.clients))
+            seconds, good = asyncio.run(_pull_together(proxy, repository, digest, CLIENTS))
             rows.append((proxy.name, upstream_gets(upstream.control_url, digest), good, seconds))
-    print(f"# {args.clients} concurrent cold GETs of one {args.size}-byte blob through each proxy")
-    print(f"# {machine(load_before)}")
-    print("| proxy | upstream GETs of the blob | clients with the whole, right blob | seconds | target |")
-    print("|---|---|---|---|---|")
-    for name, gets, good, seconds in rows:
-        target = "1" if name == "reference proxy" else ""
-        print(f"| {name} | {gets} | {good}/{args.clients} | {seconds:.2f} | {target} |")
+    section.load_before, section.load_after = timer.before, timer.after
+    cells = [
+        [name, gets, f"{good}/{CLIENTS}", f"{seconds:.2f}", ("1 " + ("✓" if gets == 1 else "✗")) if n == 0 else ""]
+        for n, (name, gets, good, seconds) in enumerate(rows)
+    ]
+    section.markdown = "\n".join(
+        [
+            f"{CLIENTS} concurrent cold GETs of one {size >> 20} MiB blob through each proxy (httpx, every body's "
+            "sha256 checked); the fake upstream's journal counts the GETs of the blob.",
+            "",
+            table(
+                ["proxy", "upstream GETs of the blob", "clients with the whole, right blob", "seconds", "target"], cells
+            ),
+        ]
+    )
+    return section
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="an 8 MiB blob")
+    args = parser.parse_args()
+    missing = require("docker-registry")
+    if missing:
+        print(missing)
+        return 2
+    print(run(args.quick).markdown)
     return 0
 
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench._report import Ratio, Section, Timer, table
 from bench._servers import pullthrough
 from reports.allure_results import write_allure
 from reports.html import render_comparison
@@ -41,56 +41,57 @@ class Row:
     size: int
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", nargs="*", help="results.json files (default: make three runs)")
-    parser.add_argument("--quick", action="store_true", help="make one reference run, not three runs")
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--allure", help="the npm allure 3 binary, to render the same run as a single file")
-    args = parser.parse_args()
-
+def run(quick: bool = False, allure: str | None = None, results: Sequence[str] = (), repeat: int = 5) -> Section:
+    command = "python -m bench.reports_size" + (" --quick" if quick else "") + (f" --allure {allure}" if allure else "")
+    section = Section("reports", "Reports", command + "".join(f" {path}" for path in results))
     rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="pullthrough-bench-") as temp:
+    with Timer() as timer, tempfile.TemporaryDirectory(prefix="pullthrough-bench-") as temp:
         work = Path(temp)
-        runs, source = _runs(args.results, work, args.quick)
+        runs, source = _runs(list(results), work, quick)
         files = []
-        for n, run in enumerate(runs):
+        for n, results_ in enumerate(runs):
             files.append(work / f"run{n}.json")
-            run.write(files[-1])
+            results_.write(files[-1])
 
-        seconds = _best(args.repeat, lambda: write_all(runs[0], work / "single"))
+        seconds = _best(repeat, lambda: write_all(runs[0], work / "single"))
         paths = write_all(runs[0], work / "single")
         rows.append(
-            Row("one run: write_all (4 files, in process)", seconds, sum(p.stat().st_size for p in paths.values()))
+            Row("one run: `write_all` (the 4 files `pullthrough run` writes, in process)", seconds, _total(paths))
         )
-        rows += [Row(f"  {path.name}", None, path.stat().st_size) for path in paths.values()]
+        rows += [Row(f"&nbsp;&nbsp;{path.name}", None, path.stat().st_size) for path in paths.values()]
         single = _cli("one run: `pullthrough report R.json -o report.html`", [str(files[0]), "-o", "r.html"], work)
         rows.append(single)
-
+        comparison = render_comparison(runs)
         rows.append(
             Row(
-                "three runs: comparison html (in process)",
-                _best(args.repeat, lambda: render_comparison(runs)),
-                len(render_comparison(runs).encode()),
+                "three runs: comparison HTML (in process)",
+                _best(repeat, lambda: render_comparison(runs)),
+                len(comparison.encode()),
             )
         )
+        markdown = render_comparison_markdown(runs)
         rows.append(
             Row(
-                "three runs: comparison md (in process)",
-                _best(args.repeat, lambda: render_comparison_markdown(runs)),
-                len(render_comparison_markdown(runs).encode()),
+                "three runs: comparison Markdown (in process)",
+                _best(repeat, lambda: render_comparison_markdown(runs)),
+                len(markdown.encode()),
             )
         )
         rows.append(
             _cli("three runs: `pullthrough report a b c -o matrix.html`", [*map(str, files[:3]), "-o", "m.html"], work)
         )
-        peer = _allure(args.allure, runs[0], work, args.repeat) if args.allure else None
+        peer = _allure(allure, runs[0], work, repeat) if allure else None
+    section.load_before, section.load_after = timer.before, timer.after
+    _describe(section, source, runs, rows, single, peer)
+    return section
 
-    _print(source, runs, rows, single, peer)
+
+def _total(paths: dict[str, Path]) -> int:
+    return sum(path.stat().st_size for path in paths.values())
 
 
 # The runs this benchmark makes: (what, `pullthrough run` options).
-RUNS = (
+RUNS: tuple[tuple[str, list[str]], ...] = (
     ("distribution", ["--target", "distribution"]),
     ("reference", []),
     ("reference, delete-on-404", ["--defect", "delete-on-404"]),
@@ -125,7 +126,7 @@ def _best(repeat: int, job: Callable[[], object]) -> float:
 
 
 def _cli(what: str, argv: list[str], work: Path) -> Row:
-    command = [sys.executable, "-m", "harness.cli", "report", *argv]
+    command = [*pullthrough(), "report", *argv]
     seconds = _best(3, lambda: subprocess.run(command, check=True, cwd=work, timeout=120))
     return Row(what, seconds, (work / argv[-1]).stat().st_size)
 
@@ -147,23 +148,44 @@ def _allure(binary: str, run: Results, work: Path, repeat: int) -> Row:
     )
 
 
-def _print(source: str, runs: list[Results], rows: list[Row], single: Row, peer: Row | None) -> None:
+def _describe(
+    section: Section, source: str, runs: list[Results], rows: list[Row], single: Row, peer: Row | None
+) -> None:
     entries = sum(len(c.transcripts.client) + len(c.transcripts.upstream) for c in runs[0].cases)
-    print(f"{source}; the single run: {len(runs[0].cases)} cases, {entries} transcript entries\n")
-    print("| what | seconds | size |")
-    print("|---|---:|---:|")
+    table_rows = []
     for row in [*rows, *([peer] if peer else [])]:
-        seconds = (
-            "" if row.seconds is None else f"{row.seconds:.3f}" + (" (over 2 s)" if row.seconds > _TIME_TARGET else "")
-        )
-        big = " (over 5 MB)" if row.what.endswith(("html", "html`")) and row.size > _SIZE_TARGET else ""
-        print(f"| {row.what} | {seconds} | {row.size / 1024:,.0f} KiB{big} |")
+        seconds = "" if row.seconds is None else f"{row.seconds:.3f}" + (" ✗" if row.seconds > _TIME_TARGET else "")
+        big = " ✗" if row.what.endswith(("HTML (in process)", "html`")) and row.size > _SIZE_TARGET else ""
+        table_rows.append([row.what, seconds, f"{row.size / 1024:,.0f} KiB{big}"])
+    lines = [
+        f"{source}; the single run: {len(runs[0].cases)} cases, {entries} transcript entries. Targets: under "
+        "2 s each, HTML under 5 MB (✗ marks a miss). Times: the best of 5 (in process) or 3 (commands).",
+        "",
+        table(["what", "seconds", "size"], table_rows),
+    ]
     if peer and peer.seconds and single.seconds:
-        print(
-            f"\nours / Allure 3 for the same run: time {single.seconds / peer.seconds:.2f}x, "
-            f"HTML size {single.size / peer.size:.2f}x"
-        )
+        section.ratios = [
+            Ratio("report of one run, seconds (peer's / ours)", 1 / single.seconds, 1 / peer.seconds, "Allure 3"),
+            Ratio("report of one run, HTML size (peer's / ours)", 1 / single.size, 1 / peer.size, "Allure 3"),
+        ]
+        lines += [
+            "",
+            f"Ours / Allure 3 for the same run: time {single.seconds / peer.seconds:.2f}x, "
+            f"HTML size {single.size / peer.size:.2f}x.",
+        ]
+    section.markdown = "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", nargs="*", help="results.json files (default: make three runs)")
+    parser.add_argument("--quick", action="store_true", help="make one reference run, not three runs")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--allure", help="the npm allure 3 binary, to render the same run as a single file")
+    args = parser.parse_args()
+    print(run(args.quick, args.allure, args.results, args.repeat).markdown)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

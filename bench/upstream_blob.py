@@ -1,6 +1,6 @@
 """Benchmark: a synthetic 1 GiB blob GET from the fake upstream vs the same bytes from docker-registry.
 
-    python bench/upstream_blob.py [--size BYTES] [--repeat N]
+    python -m bench.upstream_blob [--quick]
 
 The fake upstream runs as a subprocess (`pullthrough upstream --config FILE`) so that its peak RSS
 (VmHWM) can be read from /proc. Debian's docker-registry (filesystem storage in a temp dir) gets the
@@ -11,9 +11,6 @@ for a plain tar layer and a gzip layer.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -23,25 +20,22 @@ from urllib.parse import urljoin
 import httpx
 
 from bench._proc import vm_hwm
-from bench._servers import curl_speed, docker_registry, fake_upstream, layer_digest, machine, require
+from bench._report import Ratio, Section, Timer, median, rate_row, series, table
+from bench._servers import curl_speed, docker_registry, fake_upstream, layer_digest, require
 
 _KINDS = ("tar", "gzip")
+_MIB = 1 << 20
 _STREAM_CHUNK = 4 << 20
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--size", type=int, default=1 << 30, help="layer size in bytes (default 1 GiB)")
-    parser.add_argument("--repeat", type=int, default=5, help="GETs per server and layer kind (default 5)")
-    args = parser.parse_args()
-    missing = require("curl", "docker-registry")
-    if missing:
-        print(missing, file=sys.stderr)
-        return 2
-    load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="pullthrough-bench-") as tmp, ExitStack() as stack:
+def run(quick: bool = False) -> Section:
+    size, repeat = (256 << 20, 2) if quick else (1 << 30, 5)
+    section = Section(
+        "upstream-blob", "Fake upstream: blobs", "python -m bench.upstream_blob" + (" --quick" if quick else "")
+    )
+    with Timer() as timer, tempfile.TemporaryDirectory(prefix="pullthrough-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
-        images = [(f"bench/{kind}", args.size) for kind in _KINDS]
+        images = [(f"bench/{kind}", size) for kind in _KINDS]
         fake = stack.enter_context(fake_upstream(workdir, images, gzip=["bench/gzip"]))
         registry = stack.enter_context(docker_registry(workdir))
         blobs = {kind: layer_digest(fake.url, f"bench/{kind}") for kind in _KINDS}
@@ -50,14 +44,16 @@ def main() -> int:
             source = f"{fake.url}/v2/bench/{kind}/blobs/{digest}"
             sizes[kind] = _copy_blob(source, registry.url, f"bench/{kind}", digest)
         speeds: dict[tuple[str, str], list[float]] = {}
-        for _ in range(args.repeat):
+        for round_ in range(repeat):
             for kind, digest in blobs.items():
-                for server, base in (("fake upstream", fake.url), ("docker-registry", registry.url)):
+                servers = (("fake upstream", fake.url), ("docker-registry", registry.url))
+                for server, base in servers if round_ % 2 == 0 else servers[::-1]:
                     url = f"{base}/v2/bench/{kind}/blobs/{digest}"
                     speeds.setdefault((server, kind), []).append(curl_speed(url, sizes[kind]))
         peaks = (vm_hwm(fake.pid), vm_hwm(registry.pid))
-    _report(speeds, peaks, load_before, args)
-    return 0
+    section.load_before, section.load_after = timer.before, timer.after
+    _describe(section, size, repeat, speeds, peaks)
+    return section
 
 
 def _copy_blob(source: str, registry: str, repository: str, digest: str) -> int:
@@ -83,21 +79,49 @@ def _copy_blob(source: str, registry: str, repository: str, digest: str) -> int:
     return int(length)
 
 
-def _report(
-    speeds: dict[tuple[str, str], list[float]], peaks: tuple[int, int], load_before: float, args: argparse.Namespace
+def _describe(
+    section: Section,
+    size: int,
+    repeat: int,
+    speeds: dict[tuple[str, str], list[float]],
+    peaks: tuple[int, int],
 ) -> None:
-    print(f"# fake upstream blob GET, {args.size} bytes, {args.repeat} GETs each (median), curl to /dev/null")
-    print(f"# {machine(load_before)}")
-    print("| layer | fake upstream GB/s | docker-registry GB/s | ratio |")
-    print("|---|---|---|---|")
-    for kind in _KINDS:
-        fake = statistics.median(speeds[("fake upstream", kind)]) / 1e9
-        registry = statistics.median(speeds[("docker-registry", kind)]) / 1e9
-        print(f"| {kind} | {fake:.2f} | {registry:.2f} | {fake / registry:.2f} |")
-    fake_mib, registry_mib = (peak / (1 << 20) for peak in peaks)
-    print(f"peak RSS (VmHWM): fake upstream {fake_mib:.1f} MiB, docker-registry {registry_mib:.1f} MiB")
-    for (server, kind), values in sorted(speeds.items()):
-        print(f"  {server} {kind}: " + " ".join(f"{v / 1e9:.2f}" for v in values))
+    what = f"{size >> 20} MiB" if size < 1 << 30 else f"{size >> 30} GiB"
+    section.ratios = [
+        Ratio(
+            f"{kind} layer, {what}, served",
+            median(speeds[("fake upstream", kind)]),
+            median(speeds[("docker-registry", kind)]),
+            "docker-registry",
+            1.0,
+        )
+        for kind in _KINDS
+    ]
+    rows = [rate_row(ratio) for ratio in section.ratios]
+    rows.append(["peak RSS (VmHWM)", f"{peaks[0] / _MIB:.1f} MiB", f"{peaks[1] / _MIB:.1f} MiB", "", "<= 100 MiB"])
+    absolute = min(median(speeds[("fake upstream", kind)]) for kind in _KINDS) >= 2e9
+    section.markdown = "\n".join(
+        [
+            table(["layer", "fake upstream", "docker-registry", "ratio", "target"], rows, "lrrrl"),
+            "",
+            f"curl to /dev/null, {repeat} GETs each, interleaved (medians); the fake upstream must also reach "
+            f"2 GB/s ({'✓' if absolute else '✗'}). Per GET, GB/s: "
+            + "; ".join(f"{server} {kind} {series(values, 1e9)}" for (server, kind), values in sorted(speeds.items()))
+            + ".",
+        ]
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="256 MiB, 2 rounds")
+    args = parser.parse_args()
+    missing = require("curl", "docker-registry")
+    if missing:
+        print(missing)
+        return 2
+    print(run(args.quick).markdown)
+    return 0
 
 
 if __name__ == "__main__":
