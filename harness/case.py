@@ -14,7 +14,7 @@ from harness.expect import ProfileExpect, for_profile, served
 from harness.observe import classify
 from harness.pull import summarise
 from harness.rules import Rule
-from harness.settle import Settled
+from harness.settle import DEADLINE, Settled, quiet
 from harness.verdict import Check, CheckMissed, Outcome
 from harness.world import World
 from reports.model import CaseResult, Observation, Transcripts, UpstreamRequest
@@ -22,6 +22,7 @@ from reports.model import CaseResult, Observation, Transcripts, UpstreamRequest
 # Three layers, the last over 16 KiB: a whole pull moves small and large blobs alike.
 LAYERS = (3072, 20480, 70_000)
 WARMING = "warming the cache"
+QUIESCE = 0.5  # seconds of upstream silence after which a proxy's background work is taken to be done
 
 
 class Case:
@@ -92,6 +93,15 @@ class Case:
     def settle(self, image: Image, platform: str | None = None, *, only: list[str] | None = None) -> Settled:
         digests = only or [image.digest, *_platform_digests(image, platform)]
         settled = self.world.settle(self.client, self.path(image), image.repository, digests)
+        if not settled.complete:
+            self.notes.append(settled.note)
+        return settled
+
+    def quiesce(self) -> Settled:
+        """Until the upstream has heard nothing from this case's repositories for a moment and nothing is running:
+        what a proxy does in the background (a second fetch, a HEAD turned into a GET) is then counted. Unlike
+        `settle`, it waits for the upstream, not for the cache, so it also ends when nothing gets cached."""
+        settled = quiet(self.world.upstream.activity, self.upstream.repositories, period=QUIESCE, deadline=DEADLINE)
         if not settled.complete:
             self.notes.append(settled.note)
         return settled

@@ -41,7 +41,7 @@ def test_concurrent_cold_pulls_share_one_fetch(case: Case) -> None:
     for client in clients:
         case.client.exchanges.extend(client.exchanges[:1])
         client.close()
-    case.settle(image, only=[layer])
+    case.quiesce()
     gets = _blob_gets(case, layer)
     observation = Observation(
         Kind.UPSTREAM_REQUESTS,
@@ -65,7 +65,7 @@ def test_head_of_cold_content_is_no_upstream_get(case: Case, what: str) -> None:
     case.mark()
     answer = case.request(image, what, "HEAD")  # type: ignore[arg-type]
     kind = "blob" if what == "layer" else "manifest"
-    case.settle(image, only=[digest_of(image, what)])  # type: ignore[arg-type]
+    case.quiesce()
     counts = upstream_counts(case.upstream_requests())
     sent = "GET" if counts.get(f"GET {kind}") else "HEAD only" if counts.get(f"HEAD {kind}") else "none"
     observation = Observation(
@@ -90,7 +90,7 @@ def test_cold_blob_is_fetched_once(case: Case) -> None:
     layer = digest_of(image, "layer")
     case.mark()
     answer = case.request(image, "layer", "GET")
-    case.settle(image, only=[layer])
+    case.quiesce()
     gets = _blob_gets(case, layer)
     observation = Observation(
         Kind.UPSTREAM_REQUESTS,
