@@ -19,8 +19,8 @@ from harness.verdict import Check, CheckMissed, Outcome
 from harness.world import World
 from reports.model import CaseResult, Observation, Transcripts, UpstreamRequest
 
-# Three layers, the last over 16 KiB: a whole pull moves small and large blobs alike.
-LAYERS = (3072, 20480, 70_000)
+# Two layers, the last over 16 KiB: a whole pull moves small and large blobs alike.
+LAYERS = (3072, 20480)
 WARMING = "warming the cache"
 QUIESCE = 0.5  # seconds of upstream silence after which a proxy's background work is taken to be done
 

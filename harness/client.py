@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -55,7 +56,9 @@ class OciClient:
         redactor: Redactor | None = None,
         username: str | None = None,
         password: str | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """`tls`: a context shared by many clients (building one loads the CA bundle: tens of milliseconds)."""
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.redactor = redactor or Redactor([p for p in (password,) if p])
@@ -67,6 +70,7 @@ class OciClient:
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            verify=tls if tls is not None else True,
         )
 
     def close(self) -> None:

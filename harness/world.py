@@ -6,6 +6,7 @@ import itertools
 import os
 import re
 import secrets
+import ssl
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 
@@ -43,6 +44,7 @@ class World:
         self._worker = os.environ.get("PYTEST_XDIST_WORKER", "w0")
         self._run = secrets.token_hex(3)  # runs against one long-lived upstream never share a repository
         self._lock: UpstreamLock | None = None
+        self._tls = ssl.create_default_context()  # one for every client of the run (the system's trust store)
 
     @property
     def timeout(self) -> float:
@@ -106,7 +108,7 @@ class World:
         return re.sub(r"[^a-z0-9]", "", self._faker.word().lower()) or "repo"
 
     def client(self) -> OciClient:
-        return OciClient(self.target.url, timeout=self.timeout, redactor=self.redactor)
+        return OciClient(self.target.url, timeout=self.timeout, redactor=self.redactor, tls=self._tls)
 
     def settle(self, client: OciClient, path: str, repository: str, digests: Sequence[str]) -> Settled:
         """Wait, by the run's strategy, until the target has cached what was just pulled from `repository`."""
