@@ -97,7 +97,8 @@ def test_a_concurrent_request_is_not_held_up_by_a_huge_head() -> None:
                 assert _status(read_all(sock)[0]) == 200
                 worst.append(time.monotonic() - started)
         flooding.join()
-    assert max(worst) < 1.0
+    # Unlimited, the 64 MiB head stalled a ping 5 s on a quiet machine; a loaded CI machine alone can cost 1-2 s.
+    assert max(worst) < 3.0
 
 
 def test_a_head_of_exactly_the_limit_is_served_one_byte_more_is_not() -> None:
