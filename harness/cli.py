@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from harness.commands import USAGE_ERROR, UsageError, proxy, report, run, upstream
+from harness.commands import USAGE_ERROR, UsageError, proxy, report, run, soak, upstream
 
 
 class _Parser(argparse.ArgumentParser):
@@ -18,7 +18,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="pullthrough", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in (run, upstream, proxy, report):
+    for module in (run, soak, upstream, proxy, report):
         module.register(commands)
     return parser
 

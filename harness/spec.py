@@ -162,10 +162,11 @@ class RunSpec:
         return argv
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """`pullthrough run`'s flags for every option (workers parsed as text: a number or auto)."""
+def add_run_arguments(parser: argparse.ArgumentParser, *, leave_out: Sequence[str] = ()) -> None:
+    """`pullthrough run`'s flags for every option (workers parsed as text: a number or auto), but `leave_out`'s."""
     for option in OPTIONS:
-        parser.add_argument(option.run_flag, dest=option.name, **_argparse_kwargs(option, run=True))
+        if option.name not in leave_out:
+            parser.add_argument(option.run_flag, dest=option.name, **_argparse_kwargs(option, run=True))
 
 
 def add_pytest_options(group: Any) -> None:

@@ -91,6 +91,11 @@ class Target(ABC):
     def version(self) -> str | None:
         return None
 
+    @property
+    def pid(self) -> int | None:
+        """The proxy's process, where the harness started one (its memory and descriptors are read from it)."""
+        return None
+
     def restart(self, *, kill: bool) -> None:
         raise TargetError(f"target {self.name} cannot be restarted by the harness")
 

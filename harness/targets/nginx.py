@@ -293,6 +293,10 @@ class NginxTarget(Target):
 
     # ---- internals ------------------------------------------------------------------------------
 
+    @property
+    def pid(self) -> int | None:
+        return self._server.pid if self._server is not None else None
+
     def _running(self) -> ServerProcess:
         if self._server is None:
             raise TargetError("the nginx target is not started")

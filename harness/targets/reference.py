@@ -82,6 +82,10 @@ class ReferenceTarget(Target):
     def cache_dir(self) -> Path:
         return self._dir / "cache"
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def settle(self, client: OciClient, path: str, digests: Sequence[str]) -> Settled:
         """Until every digest's file is in the cache: verified blobs land there just after the client's last byte."""
         started = time.monotonic()

@@ -1,0 +1,136 @@
+"""`pullthrough soak`: a short soak in CI, the invariants it gates on, proved by proxies that break them.
+
+Each soak here runs a few seconds: a few clients, cycles of one second, the reference proxy (and Debian's
+docker-registry). The long soak is a documented command (docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import need_peer
+
+from fake_upstream import FakeUpstream
+from harness.cli import main
+
+# Bounded by the count (the time bound is a safety net): the images come in as the pulls go on, so faults
+# keep meeting cold content until the end, however fast this machine is today.
+SHORT = ["--users", "4", "--pulls", "160", "--images", "40", "--duration", "40", "--cycle", "1"]
+
+
+def _soak(tmp_path: Path, *argv: str) -> tuple[int, dict[str, Any]]:
+    summary = tmp_path / "soak.json"
+    code = main(["soak", *argv, "--json", str(summary)])
+    return code, json.loads(summary.read_text()) if summary.exists() else {}
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--users", "0"], "--users takes a positive number"),
+        (["--duration", "0"], "--duration takes a positive number"),
+        (["--faults", "503,teapot"], "unknown fault 'teapot'"),
+        (["--healthy", "1.5"], "--healthy takes a share"),
+        (["--processes", "2", "--users", "3"], "--users must be a multiple of the 2 Locust workers"),
+        (["--target", "nginx", "--defect", "no-coalesce"], "--defect and --variant apply to --target reference"),
+        (["--target", "external"], "--target external needs --proxy-url"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(argv: list[str], words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["soak", *argv]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1, err
+
+
+def test_the_reference_proxy_holds_every_invariant_under_every_fault(tmp_path: Path) -> None:
+    code, summary = _soak(tmp_path, *SHORT, "--healthy", "0", "--seed", "11", "--max-rss", "200")
+    assert code == 0, summary.get("broken")
+    invariants = summary["invariants"]
+    assert invariants == {
+        "wrong_bytes": 0,
+        "short": 0,
+        "corrupt_entries": 0,
+        "unexplained_errors": 0,
+        "descriptors_back": True,
+    }
+    clients, stats = summary["clients"], summary["stats"]
+    assert clients["pulls"] > 10 and clients["requests"] == stats["requests"] > 0
+    assert stats["rps"] > 0 and stats["ms"]["p50"] <= stats["ms"]["p99"]
+    names = [cycle["name"] for cycle in summary["schedule"]]
+    assert len(names) >= 4 and "healthy" not in names  # faults all the way
+    assert clients["errors"] > 0  # the faults reached the clients: the invariants were tested, not idle
+    resources = summary["resources"]
+    assert resources["rss_mib"]["peak"] >= resources["rss_mib"]["before"] > 0
+    assert resources["fds"]["after"] <= resources["fds"]["before"]
+
+
+def test_wrong_and_short_bodies_served_as_a_success_break_the_soak(tmp_path: Path) -> None:
+    """A proxy that streams unverified bytes (and caches them), and one that forwards a lying length."""
+    code, summary = _soak(
+        tmp_path,
+        *SHORT,
+        "--healthy",
+        "0",
+        "--faults",
+        "corrupt,wrong-length",
+        "--seed",
+        "10",  # its cycles: lengths too short twice, corrupt thrice, too short again
+        "--defect",
+        "no-digest-verify",
+        "--defect",
+        "forward-upstream-length",
+    )
+    assert code == 1
+    invariants = summary["invariants"]
+    assert invariants["wrong_bytes"] > 0 and invariants["short"] > 0 and invariants["corrupt_entries"] > 0
+    assert any("wrong bytes served as a success" in line for line in summary["broken"])
+
+
+def test_errors_that_no_fault_explains_break_the_soak(tmp_path: Path, upstream: FakeUpstream) -> None:
+    """An external "proxy" that is an empty registry: every pull fails while nothing is disturbed."""
+    with FakeUpstream() as empty:
+        code, summary = _soak(
+            tmp_path,
+            "--target",
+            "external",
+            "--proxy-url",
+            empty.url,
+            "--upstream-url",
+            upstream.url,
+            "--upstream-control-url",
+            upstream.control_url,
+            "--faults",
+            "none",
+            "--users",
+            "2",
+            "--duration",
+            "3",
+            "--pulls",
+            "20",
+        )
+    assert code == 1
+    assert summary["invariants"]["unexplained_errors"] == summary["clients"]["errors"] == 20
+    assert summary["invariants"]["corrupt_entries"] is None and summary["resources"] is None
+    assert summary["clients"]["outcomes"] == {"not-found": 20}  # HEAD of each image's tag: 404
+
+
+def test_locust_master_and_workers_add_their_clients_up(tmp_path: Path) -> None:
+    code, summary = _soak(
+        tmp_path, "--processes", "2", "--users", "2", "--pulls", "30", "--duration", "20", "--faults", "none"
+    )
+    assert code == 0, summary.get("broken")
+    assert summary["clients"]["pulls"] == 30 and summary["clients"]["done_users"] == 2
+    assert summary["clients"]["requests"] == summary["stats"]["requests"]
+
+
+def test_debian_docker_registry_soaks_under_faults_it_answers_cleanly(tmp_path: Path) -> None:
+    need_peer("docker-registry")
+    code, summary = _soak(
+        tmp_path, "--target", "distribution", *SHORT, "--faults", "404,503,refused,reset,token-fail", "--seed", "3"
+    )
+    assert code == 0, summary.get("broken")
+    assert summary["invariants"]["corrupt_entries"] == 0 and summary["invariants"]["descriptors_back"] is True
+    assert summary["clients"]["pulls"] > 10
