@@ -53,10 +53,18 @@ def register(commands: Any) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="Locust master waiting for N workers started elsewhere (locust -f LOCUSTFILE --worker --master-host H)",
+        help="Locust master waiting for N workers started elsewhere (the soak prints their command: "
+        "locust -f LOCUSTFILE --worker --master-host H --master-port P, with this package installed)",
     )
     parser.add_argument(
         "--master-host", default="127.0.0.1", metavar="ADDRESS", help="where that master listens (127.0.0.1)"
+    )
+    parser.add_argument(
+        "--master-port",
+        type=int,
+        default=5557,
+        metavar="PORT",
+        help="that master's port, with --expect-workers (5557, Locust's; --processes takes a free one)",
     )
     parser.add_argument("--max-rss", type=float, metavar="MIB", help="fail when the proxy's peak RSS is over this")
     parser.add_argument(
@@ -121,6 +129,7 @@ def _settings(args: argparse.Namespace) -> SoakSettings:
         (args.processes >= 0 and args.expect_workers >= 0, "--processes and --expect-workers take a number >= 0"),
         (not (args.processes and args.expect_workers), "--processes and --expect-workers do not go together"),
         (args.max_rss is None or args.max_rss > 0, "--max-rss takes a positive number of MiB"),
+        (0 < args.master_port < 65536, "--master-port takes a port number"),
     )
     for holds, message in checks:
         if not holds:
@@ -138,6 +147,7 @@ def _settings(args: argparse.Namespace) -> SoakSettings:
         processes=args.processes,
         expect_workers=args.expect_workers,
         master_host=args.master_host,
+        master_port=args.master_port if args.expect_workers else 0,
         max_rss_mib=args.max_rss,
     )
 
@@ -151,6 +161,11 @@ def _command(spec: RunSpec, settings: SoakSettings, faults: str) -> str:
         argv += ["--images", str(settings.images)]
     if settings.processes:
         argv += ["--processes", str(settings.processes)]
+    if settings.expect_workers:
+        argv += ["--expect-workers", str(settings.expect_workers), "--master-host", settings.master_host]
+        argv += ["--master-port", str(settings.master_port)]
+    if settings.max_rss_mib is not None:
+        argv += ["--max-rss", f"{settings.max_rss_mib:g}"]
     if spec.proxy_url:
         argv += ["--proxy-url", spec.proxy_url]
     return shlex.join(argv)

@@ -35,6 +35,7 @@ class EngineSettings:
     processes: int = 0  # 0: one process; N: a master and N workers
     expect_workers: int = 0  # > 0: a master on --master-bind-host waits for this many workers started elsewhere
     master_host: str = "127.0.0.1"
+    master_port: int = 0  # 0: a free port (workers on this machine are told it)
 
 
 class Engine:
@@ -47,6 +48,7 @@ class Engine:
         self.ready_path = directory / "ready"
         self.log_path = directory / "locust.log"
         self._process: subprocess.Popen[bytes] | None = None
+        self.master_port: int | None = None
 
     def command(self) -> list[str]:
         users = str(self.plan.users)
@@ -78,7 +80,9 @@ class Engine:
             str(self.ready_path),
         ]
         if self.settings.processes or self.settings.expect_workers:
-            port = str(free_port(self.settings.master_host))
+            if self.master_port is None:
+                self.master_port = self.settings.master_port or free_port(self.settings.master_host)
+            port = str(self.master_port)
             command += ["--master-bind-host", self.settings.master_host, "--master-bind-port", port]
             command += ["--master-host", self.settings.master_host, "--master-port", port]
             if self.settings.processes:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -157,6 +158,7 @@ def _arguments(parser: Any) -> None:
 
 @events.init.add_listener
 def _init(environment: Environment, **_kwargs: Any) -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request: Locust's stats count them
     soak = Puller.soak = _Soak(environment)
     options = environment.parsed_options
     if options is None:

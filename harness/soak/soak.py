@@ -20,7 +20,7 @@ from pathlib import Path
 from fake_upstream import Upstream
 from harness.poll import Timeout, wait_until
 from harness.soak import probe
-from harness.soak.engine import Engine, EngineError, EngineSettings
+from harness.soak.engine import LOCUSTFILE, Engine, EngineError, EngineSettings
 from harness.soak.plan import Plan, make_images
 from harness.soak.schedule import Cycle, make_schedule
 from harness.soak.summary import Resources, Summary
@@ -47,6 +47,7 @@ class SoakSettings:
     processes: int = 0
     expect_workers: int = 0
     master_host: str = "127.0.0.1"
+    master_port: int = 0
     max_rss_mib: float | None = None
 
     @property
@@ -97,6 +98,12 @@ def run_soak(
             try:
                 engine.start()
                 report(f"Locust: {settings.users} clients, at most {settings.pulls} pulls and {settings.duration:g} s")
+                if settings.expect_workers:
+                    report(
+                        f"Locust's master waits for {settings.expect_workers} workers: on each machine, "
+                        f"locust -f {LOCUSTFILE} --worker --master-host {settings.master_host} "
+                        f"--master-port {engine.master_port}"
+                    )
                 deadline = _REMOTE_WORKERS_DEADLINE if settings.expect_workers else _START_DEADLINE
                 wait_until(engine.started, timeout=deadline, what="Locust's clients", interval=0.1)
                 timeline = _drive(schedule, world.upstream, engine, settings.cycle, watch, report)
@@ -210,4 +217,5 @@ def _engine_settings(settings: SoakSettings) -> EngineSettings:
         processes=settings.processes,
         expect_workers=settings.expect_workers,
         master_host=settings.master_host,
+        master_port=settings.master_port,
     )

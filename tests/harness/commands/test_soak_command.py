@@ -35,6 +35,7 @@ def _soak(tmp_path: Path, *argv: str) -> tuple[int, dict[str, Any]]:
         (["--faults", "503,teapot"], "unknown fault 'teapot'"),
         (["--healthy", "1.5"], "--healthy takes a share"),
         (["--processes", "2", "--users", "3"], "--users must be a multiple of the 2 Locust workers"),
+        (["--expect-workers", "1", "--master-port", "70000"], "--master-port takes a port number"),
         (["--target", "nginx", "--defect", "no-coalesce"], "--defect and --variant apply to --target reference"),
         (["--target", "external"], "--target external needs --proxy-url"),
     ],
@@ -107,7 +108,7 @@ def test_errors_that_no_fault_explains_break_the_soak(tmp_path: Path, upstream: 
             "--users",
             "2",
             "--duration",
-            "3",
+            "30",  # a safety net: the 20 pulls end it (a busy machine may take seconds to start the clients)
             "--pulls",
             "20",
         )
@@ -118,11 +119,12 @@ def test_errors_that_no_fault_explains_break_the_soak(tmp_path: Path, upstream: 
 
 
 def test_locust_master_and_workers_add_their_clients_up(tmp_path: Path) -> None:
+    """Each worker's clients take their own slots: 42 pulls over 4 clients is 11, 11, 10, 10, whoever runs them."""
     code, summary = _soak(
-        tmp_path, "--processes", "2", "--users", "2", "--pulls", "30", "--duration", "20", "--faults", "none"
+        tmp_path, "--processes", "2", "--users", "4", "--pulls", "42", "--duration", "40", "--faults", "none"
     )
     assert code == 0, summary.get("broken")
-    assert summary["clients"]["pulls"] == 30 and summary["clients"]["done_users"] == 2
+    assert summary["clients"]["pulls"] == 42 and summary["clients"]["done_users"] == 4
     assert summary["clients"]["requests"] == summary["stats"]["requests"]
 
 
