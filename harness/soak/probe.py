@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _PROC = Path("/proc")
 MIB = 1 << 20
+_TCP_STATES = {
+    "01": "ESTABLISHED",
+    "02": "SYN_SENT",
+    "03": "SYN_RECV",
+    "04": "FIN_WAIT1",
+    "05": "FIN_WAIT2",
+    "06": "TIME_WAIT",
+    "07": "CLOSE",
+    "08": "CLOSE_WAIT",
+    "09": "LAST_ACK",
+    "0A": "LISTEN",
+    "0B": "CLOSING",
+}
 
 
 @dataclass(frozen=True)
@@ -16,6 +30,13 @@ class Reading:
     peak: int  # each process's peak resident bytes (VmHWM), summed
     fds: int  # open descriptors, summed
     processes: int
+    # What each descriptor is: a path, "pipe", or "tcp :local->:remote STATE" (so a leak says what leaked).
+    descriptors: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    def leftover(self, before: Reading) -> list[str]:
+        """The descriptors open now that were not open at `before` (by what they are), most common first."""
+        extra = Counter(self.descriptors) - Counter(before.descriptors)
+        return [f"{count} x {what}" if count > 1 else what for what, count in extra.most_common()]
 
 
 def read(pid: int) -> Reading | None:
@@ -23,18 +44,22 @@ def read(pid: int) -> Reading | None:
     pids = [pid, *descendants(pid)]
     rss = peak = fds = 0
     counted = 0
+    described: list[str] = []
+    sockets = _sockets()
     for each in pids:
         status = _status(each)
         if status is None:
             continue
         try:
-            fds += len(os.listdir(_PROC / str(each) / "fd"))
+            numbers = os.listdir(_PROC / str(each) / "fd")
         except OSError:
             continue
+        fds += len(numbers)
+        described += [_describe(_PROC / str(each) / "fd" / number, sockets) for number in numbers]
         rss += status.get("VmRSS", 0)
         peak += status.get("VmHWM", 0)
         counted += 1
-    return Reading(rss, peak, fds, counted) if counted else None
+    return Reading(rss, peak, fds, counted, tuple(sorted(described))) if counted else None
 
 
 def descendants(pid: int) -> list[int]:
@@ -74,4 +99,31 @@ def _status(pid: int) -> dict[str, int] | None:
         key, _, value = line.partition(":")
         if key in ("VmRSS", "VmHWM"):
             found[key] = int(value.split()[0]) * 1024  # kB
+    return found
+
+
+def _describe(link: Path, sockets: dict[str, str]) -> str:
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return "(closed)"
+    if target.startswith("socket:["):
+        return sockets.get(target[len("socket:[") : -1], "socket")
+    return "pipe" if target.startswith("pipe:[") else target
+
+
+def _sockets() -> dict[str, str]:
+    """TCP sockets by inode: "tcp :local->:remote STATE" (everything here is on loopback; ports tell them apart)."""
+    found = {}
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = (_PROC / "net" / table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9:
+                local, remote = (int(address.rpartition(":")[2], 16) for address in fields[1:3])
+                state = _TCP_STATES.get(fields[3], fields[3])
+                found[fields[9]] = f"tcp :{local}->:{remote} {state}" if remote else f"tcp :{local} {state}"
     return found

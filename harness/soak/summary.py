@@ -40,6 +40,7 @@ class Resources:
                 "after": _mib(self.after.rss),
             },
             "fds": {"before": self.before.fds, "peak": self.peak_fds, "after": self.after.fds},
+            "leftover": self.after.leftover(self.before)[:EXAMPLES],
             "processes": self.after.processes,
         }
 
@@ -71,7 +72,9 @@ class Summary:
         if self.resources is not None:
             before, after = self.resources.before.fds, self.resources.after.fds
             if after > before:
-                broken.append(f"the proxy's descriptors did not come back: {before} before, {after} after")
+                leftover = ", ".join(self.resources.after.leftover(self.resources.before)[:3])
+                what = f" ({leftover})" if leftover else ""
+                broken.append(f"the proxy's descriptors did not come back: {before} before, {after} after{what}")
             if self.max_rss_mib is not None and self.resources.peak_rss > self.max_rss_mib * MIB:
                 broken.append(f"the proxy's peak RSS {_mib(self.resources.peak_rss)} MiB is over {self.max_rss_mib:g}")
         self.broken = broken

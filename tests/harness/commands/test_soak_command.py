@@ -68,8 +68,9 @@ def test_the_reference_proxy_holds_every_invariant_under_every_fault(tmp_path: P
     assert resources["fds"]["after"] <= resources["fds"]["before"]
 
 
-# One fault held the whole soak (one cycle longer than the pulls take) on a third of the repositories: every cold
-# blob of theirs meets it, however fast or slow the machine. Seed 24 draws it on blobs, on every request (corrupt from byte 0, lengths 100 bytes short).
+# One fault held the whole soak (one cycle longer than the pulls take) on one of the two repositories: every cold
+# blob of its meets it, however fast or slow the machine. Seed 24 draws it on blobs, on every request (corrupt
+# from byte 0, lengths 100 bytes short).
 PROOF = ["--users", "4", "--pulls", "40", "--images", "10", "--duration", "60", "--cycle", "60", "--seed", "24"]
 
 

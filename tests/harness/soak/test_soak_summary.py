@@ -12,6 +12,7 @@ from harness.soak.summary import Resources, Summary
 from harness.soak.tally import Tally
 from reports.model import Kind, Observation
 
+_OPEN = ("/dev/null", "pipe", "pipe", "tcp :5000 LISTEN", *("pipe",) * 6)
 _RUN = {"target": "reference", "users": 2, "seed": 1, "cycle": 1.0}
 
 
@@ -28,8 +29,14 @@ def _summary(
         tally.add_step(Step("GET blob", "soak/r0", 1.0, Observation(kind=kind, label=str(kind), seconds=0.1)))
     tally.add_pull(whole=not kinds)
     resources = Resources(
-        before=Reading(rss=40 * MIB, peak=40 * MIB, fds=10, processes=1),
-        after=Reading(rss=45 * MIB, peak=peak_rss_mib * MIB, fds=fds_after, processes=1),
+        before=Reading(rss=40 * MIB, peak=40 * MIB, fds=10, processes=1, descriptors=_OPEN),
+        after=Reading(
+            rss=45 * MIB,
+            peak=peak_rss_mib * MIB,
+            fds=fds_after,
+            processes=1,
+            descriptors=_OPEN + ("tcp :5000->:6000 CLOSE_WAIT",) * (fds_after - 10),
+        ),
         peak_rss=peak_rss_mib * MIB,
         peak_fds=30,
     )
@@ -67,7 +74,10 @@ def test_a_soak_where_every_invariant_holds_is_not_broken() -> None:
         (lambda: _summary(Kind.SHORT, Kind.SHORT), "2 cleanly short 200s"),
         (lambda: _summary(corrupt=3), "3 cache entries fail their digest"),
         (lambda: _summary(unexplained=4), "4 errors that no fault or outage explains"),
-        (lambda: _summary(fds_after=11), "the proxy's descriptors did not come back: 10 before, 11 after"),
+        (
+            lambda: _summary(fds_after=12),
+            "the proxy's descriptors did not come back: 10 before, 12 after (2 x tcp :5000->:6000 CLOSE_WAIT)",
+        ),
         (lambda: _summary(peak_rss_mib=120, max_rss_mib=100), "the proxy's peak RSS 120.0 MiB is over 100"),
     ],
 )
