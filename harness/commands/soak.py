@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.commands import UsageError
+from harness.soak.schedule import VOCABULARY
 from harness.spec import RunSpec, SpecError, add_run_arguments
 
 if TYPE_CHECKING:
@@ -39,7 +40,9 @@ def register(commands: Any) -> None:
         "--faults",
         default="all",
         metavar="LIST",
-        help="the faults to cycle through, separated by commas, or all, or none (default all)",
+        help="the faults to cycle through, separated by commas, or all, or none (default all): "
+        + ", ".join(VOCABULARY)
+        + " (token-fail where the target logs in; refused takes the whole port down)",
     )
     parser.add_argument(
         "--healthy", type=float, default=0.25, metavar="SHARE", help="share of cycles without a fault (0.25)"

@@ -10,9 +10,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fake_upstream import Match, Upstream
+if TYPE_CHECKING:
+    from fake_upstream import Upstream
 
 # name -> (the fake upstream's fault, how its options are drawn). "refused" is the port outage.
 _STATUS = ("404", "429", "500", "502", "503", "504")
@@ -76,6 +77,8 @@ class Cycle:
 
     def arm(self, upstream: Upstream) -> Callable[[], None]:
         """Put the cycle on the upstream; call what it returns to take it off again."""
+        from fake_upstream import Match  # here: `pullthrough --help` lists the vocabulary without loading a server
+
         if self.whole_port:
             upstream.set_outage(self.name)
             return lambda: upstream.set_outage("none")
