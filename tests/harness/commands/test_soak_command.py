@@ -7,6 +7,7 @@ docker-registry). The long soak is a documented command (docs/reliability.md).
 from __future__ import annotations
 
 import json
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,18 @@ from conftest import need_peer
 
 from fake_upstream import FakeUpstream
 from harness.cli import main
+from harness.peers import in_ci
+
+
+@pytest.fixture(autouse=True)
+def _locust() -> None:
+    """Locust comes with the test extra; a venv made before it was added skips (CI, which installs it, fails)."""
+    if find_spec("locust") is None:
+        message = "Locust is not installed: pip install -e '.[test]'"
+        if in_ci():
+            pytest.fail(f"CI=true and {message}", pytrace=False)
+        pytest.skip(message)
+
 
 # Bounded by the count (the time bound is a safety net): the images come in as the pulls go on, so faults
 # keep meeting cold content until the end, however fast this machine is today.
