@@ -63,6 +63,12 @@ def _cold_profile(quick: bool, args: argparse.Namespace) -> Section:
     return profile_cold.run(quick)
 
 
+def _manifest_profile(quick: bool, args: argparse.Namespace) -> Section:
+    from bench import profile_manifest
+
+    return profile_manifest.run(quick)
+
+
 def _blob_reader(quick: bool, args: argparse.Namespace) -> Section:
     from bench import blob_reader
 
@@ -93,6 +99,7 @@ BENCHMARKS: dict[str, tuple[tuple[str, ...], Runner]] = {
     "proxy-blob": (("curl", "docker-registry"), _proxy_blob),
     "proxy-manifest": (("wrk", "docker-registry", "nginx"), _proxy_manifest),
     "cold-profile": (("py-spy",), _cold_profile),
+    "manifest-profile": (("wrk", "py-spy"), _manifest_profile),
     "proxy-coalesce": (("docker-registry",), _proxy_coalesce),
     "blob-reader": ((), _blob_reader),
     "scaling": (("wrk", "docker-registry"), _scaling),

@@ -41,6 +41,18 @@ def thread_cpu(pid: int) -> dict[int, tuple[str, Cpu]]:
     return found
 
 
+def run_queue_wait(pid: int) -> float:
+    """Seconds the process's threads have spent runnable but waiting for a CPU, so far (the second field of
+    each thread's schedstat): on a loaded machine, the wall time a process lost to the others."""
+    waited = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            waited += int((task / "schedstat").read_text().split()[1])
+        except (FileNotFoundError, IndexError, ValueError):
+            continue
+    return waited / 1e9
+
+
 def vm_hwm(pid: int) -> int:
     """Peak resident memory in bytes."""
     return _status_kib(pid, "VmHWM") * 1024

@@ -251,6 +251,9 @@ def running(process: subprocess.Popen[Any]) -> Iterator[subprocess.Popen[Any]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def wait_ping(process: subprocess.Popen[Any], url: str, timeout: float = 30.0) -> None:

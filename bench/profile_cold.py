@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -50,6 +50,7 @@ from bench._servers import (
 
 _GIB = 1 << 30
 _HERE = Path(__file__).resolve().parents[1]
+Classifier = Callable[[str, list[str], str], str]
 KINDS = ("hash", "file write", "copy", "socket send", "socket receive and event loop", "file read", "Python")
 
 
@@ -73,20 +74,28 @@ def kind(thread: str, frames: list[str], line: str) -> str:
 
 
 def split(raw: Path, source: Path, spent: dict[int, float]) -> dict[str, float]:
+    """CPU-seconds by kind of work of the cold path (see split_samples)."""
+    return split_samples(raw, source, spent, kind, KINDS)
+
+
+def split_samples(
+    raw: Path, source: Path, spent: dict[int, float], classify: Classifier, kinds: Sequence[str]
+) -> dict[str, float]:
     """CPU-seconds by kind of work: each thread's CPU (from /proc, `spent` by thread id) divided in the
-    shares of its samples in py-spy's raw output. (py-spy's samples alone would count a thread waiting
-    for the disk in pwrite as busy; /proc counts only the CPU it used.)"""
+    shares of its samples in py-spy's raw output, each sample's kind by `classify` (a thread py-spy never
+    caught busy goes under the last kind). py-spy's samples alone would count a thread waiting for the
+    disk in pwrite as busy; /proc counts only the CPU it used."""
     counts: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for text in raw.read_text().splitlines():
         stack, _, number = text.rpartition(" ")
         thread, *frames = stack.split(";")
         tid = int(thread.split("(", 1)[1].split(")", 1)[0], 0)
-        counts[tid][kind(thread, frames, _source_line(frames[-1] if frames else "", source))] += int(number)
-    found = dict.fromkeys(KINDS, 0.0)
+        counts[tid][classify(thread, frames, _source_line(frames[-1] if frames else "", source))] += int(number)
+    found = dict.fromkeys(kinds, 0.0)
     for tid, seconds in spent.items():
         samples = counts.get(tid)
         if not samples:
-            found["Python"] += seconds  # a thread py-spy never caught busy: too little to tell
+            found[kinds[-1]] += seconds  # too little to tell
             continue
         total = sum(samples.values())
         for name, count in samples.items():
@@ -122,8 +131,8 @@ def proxy_from(source: Path | None, workdir: Path, upstream: str) -> Iterator[Se
         yield Server("reference proxy", process.pid, url, storage=workdir / "reference-cache")
 
 
-def profile(source: Path | None, size: int, rounds: int) -> tuple[dict[str, float], list[float]]:
-    """(the proxy's CPU-s per GiB by kind of work, GB/s per round)."""
+def profile(source: Path | None, size: int, rounds: int) -> tuple[dict[str, float], list[float], float]:
+    """(the proxy's CPU-s per GiB by kind of work, GB/s per round, its system CPU-s per GiB: the kernel's)."""
     spy = str(which("py-spy"))
     images = [(f"bench/cold{n}", size) for n in range(rounds)]
     with tempfile.TemporaryDirectory(prefix="pullthrough-bench-") as tmp, ExitStack() as stack:
@@ -156,7 +165,9 @@ def profile(source: Path | None, size: int, rounds: int) -> tuple[dict[str, floa
         zero = Cpu(0, 0)
         spent = {tid: (used - before.get(tid, (name, zero))[1]).total for tid, (name, used) in after.items()}
         gib = size * rounds / _GIB
-        return {name: seconds / gib for name, seconds in split(raw, source or _HERE, spent).items()}, rates
+        kernel = sum((used - before.get(tid, (name, zero))[1]).system for tid, (name, used) in after.items())
+        found = {name: seconds / gib for name, seconds in split(raw, source or _HERE, spent).items()}
+        return found, rates, kernel / gib
 
 
 def run(quick: bool = False, source: Path | None = None) -> Section:
@@ -164,7 +175,7 @@ def run(quick: bool = False, source: Path | None = None) -> Section:
     command = "python -m bench.profile_cold" + (" --quick" if quick else "") + (f" --source {source}" if source else "")
     section = Section("cold-profile", "Reference proxy: the cold path's profile", command)
     with Timer() as timer:
-        found, rates = profile(source, size, rounds)
+        found, rates, kernel = profile(source, size, rounds)
     section.load_before, section.load_after = timer.before, timer.after
     total = sum(found.values())
     rows = [[name, f"{found[name]:.2f}", f"{found[name] / total * 100:.0f}%"] for name in KINDS]
@@ -175,6 +186,11 @@ def run(quick: bool = False, source: Path | None = None) -> Section:
             "py-spy attached: " + " ".join(f"{rate / 1e9:.2f}" for rate in rates) + ").",
             "",
             table(["kind of work", "CPU-s per GiB", "share"], rows),
+            "",
+            f"Of the total, {kernel:.2f} CPU-s per GiB were the kernel's (system CPU from /proc: socket and file "
+            "system calls), the rest user space. py-spy samples a thread where it is, running or waiting for a "
+            "CPU: on a loaded machine a thread preempted as it wakes another (a socket write waking the client) "
+            "is sampled on that line, so within a thread the kinds follow the samples; the system CPU is exact.",
         ]
     )
     return section

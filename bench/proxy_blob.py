@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from bench._proc import Cpu, cpu, thread_cpu, vm_hwm
+from bench._proc import Cpu, cpu, run_queue_wait, thread_cpu, vm_hwm
 from bench._report import Ratio, Section, Timer, median, rate_row, series, table
 from bench._servers import (
     MANIFEST_ACCEPT,
@@ -55,6 +55,7 @@ class Cold:
 
     rates: list[float] = field(default_factory=list)  # bytes per second
     cpu_get: list[float] = field(default_factory=list)  # the proxy's CPU-s per GiB until the client had it all
+    waited: list[float] = field(default_factory=list)  # ... seconds its threads waited for a CPU meanwhile
     cpu_all: list[float] = field(default_factory=list)  # ... until the upstream was idle (its cache fill done)
     upstream_cpu: list[float] = field(default_factory=list)
     curl_cpu: list[float] = field(default_factory=list)
@@ -81,6 +82,7 @@ def run(quick: bool = False) -> Section:
         ]
         digests = {repository: layer_digest(upstream.url, repository) for repository, _ in images}
         cached: dict[str, list[float]] = {proxy.name: [] for proxy in proxies}
+        cached_cpu: dict[str, list[float]] = {proxy.name: [] for proxy in proxies}
         cold = {proxy.name: Cold() for proxy in proxies}
         for round_ in range(rounds):
             for proxy in proxies if round_ % 2 == 0 else proxies[::-1]:
@@ -93,10 +95,12 @@ def run(quick: bool = False) -> Section:
         for round_ in range(rounds):
             for proxy in proxies if round_ % 2 == 0 else proxies[::-1]:
                 wait_idle(upstream.control_url)
+                before = cpu(proxy.pid)
                 cached[proxy.name].append(_curl(_blob_url(proxy, "bench/cached", digests["bench/cached"]), size)[0])
+                cached_cpu[proxy.name].append((cpu(proxy.pid) - before).total / (size / _GIB))
         peaks = {proxy.name: vm_hwm(proxy.pid) for proxy in proxies}
     section.load_before, section.load_after = timer.before, timer.after
-    _describe(section, size, rounds, cached, cold, peaks)
+    _describe(section, size, rounds, cached, cached_cpu, cold, peaks)
     return section
 
 
@@ -106,8 +110,10 @@ def _cold_get(proxy: Server, upstream: Server, repository: str, digest: str, siz
     wait_idle(upstream.control_url)
     gib = size / _GIB
     before = (cpu(proxy.pid), cpu(upstream.pid), thread_cpu(proxy.pid))
+    waited = run_queue_wait(proxy.pid)
     rate, curl_seconds = _curl(_blob_url(proxy, repository, digest), size)
     during = cpu(proxy.pid)
+    into.waited.append((run_queue_wait(proxy.pid) - waited) / gib)
     gets = upstream_gets(upstream.control_url, digest)  # waits for the upstream to be idle
     after = (cpu(proxy.pid), cpu(upstream.pid), thread_cpu(proxy.pid))
     into.rates.append(rate)
@@ -165,6 +171,7 @@ def _describe(
     size: int,
     rounds: int,
     cached: dict[str, list[float]],
+    cached_cpu: dict[str, list[float]],
     cold: dict[str, Cold],
     peaks: dict[str, int],
 ) -> None:
@@ -177,10 +184,32 @@ def _describe(
     section.ratios = ratios
     rows = [rate_row(ratio) for ratio in ratios]
     rows += [
+        [
+            "CPU-s per GiB, the proxy, during the cached GET",
+            _cpu(cached_cpu[REFERENCE]),
+            _cpu(cached_cpu[DISTRIBUTION]),
+            "",
+            "",
+        ],
         ["CPU-s per GiB, the proxy, during the cold GET", _cpu(ours.cpu_get), _cpu(theirs.cpu_get), "", ""],
         ["CPU-s per GiB, the proxy, until its cache fill ended", _cpu(ours.cpu_all), _cpu(theirs.cpu_all), "", ""],
+        [
+            "s per GiB the proxy's threads waited for a CPU, during the cold GET",
+            _cpu(ours.waited),
+            _cpu(theirs.waited),
+            "",
+            "",
+        ],
+        ["wall s per GiB, the cold GET", _per_gib(ours.rates), _per_gib(theirs.rates), "", ""],
         ["CPU-s per GiB, the fake upstream, per cold GET", _cpu(ours.upstream_cpu), _cpu(theirs.upstream_cpu), "", ""],
         ["CPU-s per GiB, curl", _cpu(ours.curl_cpu), _cpu(theirs.curl_cpu), "", ""],
+        [
+            "CPU-s per GiB, the proxy and the upstream, the blob served and cached",
+            _same_work(ours),
+            _same_work(theirs),
+            "",
+            "",
+        ],
         [
             "upstream GETs per cold blob",
             _counts(ours.gets),
@@ -212,6 +241,15 @@ def _describe(
 
 def _cpu(values: list[float]) -> str:
     return f"{median(values):.2f}"
+
+
+def _same_work(cold: Cold) -> str:
+    """The CPU both processes spent until the blob was served and cached, whichever way the proxy did it."""
+    return _cpu([proxy + upstream for proxy, upstream in zip(cold.cpu_all, cold.upstream_cpu, strict=True)])
+
+
+def _per_gib(rates: list[float]) -> str:
+    return f"{median([_GIB / rate for rate in rates]):.2f}"
 
 
 def _counts(values: list[int]) -> str:

@@ -1,5 +1,6 @@
-"""The benchmarks' own tools: /proc parsing, Markdown tables, the blocks of docs/benchmarks.md, the cold
-profile's kinds of work, and results.json read back into curves."""
+"""The benchmarks' own tools: /proc parsing, Markdown tables, the blocks of docs/benchmarks.md, the
+profiles' kinds of work, results.json read back into curves; and one benchmark's measurement end to end,
+small."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from pathlib import Path
 
 from bench import _doc
 from bench.__main__ import _curve
-from bench._proc import _stat_cpu, cpu, thread_cpu
+from bench._proc import _stat_cpu, cpu, run_queue_wait, thread_cpu
 from bench._report import Ratio, Section, table, verdict
-from bench.profile_cold import kind
+from bench._servers import fake_upstream, layer_digest
+from bench.blob_reader import READERS, measure
+from bench.profile_cold import kind, split_samples
+from bench.profile_manifest import kind as manifest_kind
 
 
 def test_cpu_from_a_stat_line_whose_name_has_spaces_and_parentheses() -> None:
@@ -63,3 +67,48 @@ def test_curves_come_back_from_json_as_points() -> None:
         {"key": "k", "title": "t", "x_label": "x", "y_label": "y", "series": {"s": [[1, 2.5]]}, "log_x": True}
     )
     assert curve.series == {"s": [(1.0, 2.5)]} and curve.log_x
+
+
+def test_a_processs_run_queue_wait_is_read() -> None:
+    assert run_queue_wait(os.getpid()) >= 0.0
+
+
+def test_the_manifest_profile_sorts_samples_by_line() -> None:
+    assert manifest_kind("t", ["Runner.run (asyncio/runners.py:118)"], "") == "event loop"
+    assert manifest_kind("t", ["CorkedTransport._release (serving/_corked.py:112)"], "  self.transport.write(x)") == (
+        "socket write"
+    )
+    assert manifest_kind("t", ["HttpToolsProtocol.on_url (uvicorn/protocols/http/httptools_impl.py:239)"], "") == (
+        "HTTP parsing"
+    )
+    assert manifest_kind("t", ["endpoint (oci_wire/paths.py:36)"], "") == "validation"
+    assert manifest_kind("t", ["BoundedMemo.get (proxy_under_test/_memo.py:32)"], "") == "manifest lookup"
+    assert manifest_kind("t", ["Headers.__init__ (starlette/datastructures.py:538)"], "") == "Starlette Request"
+    assert manifest_kind("t", ["RequestResponseCycle.run_asgi (uvicorn/protocols/http/httptools_impl.py:421)"], "") == (
+        "ASGI task and cycle"
+    )
+
+
+def test_each_threads_cpu_is_split_in_the_shares_of_its_samples(tmp_path: Path) -> None:
+    raw = tmp_path / "raw.txt"
+    raw.write_text(
+        "thread (0x10): MainThread;a (x.py:1);b (x.py:2) 3\n"
+        "thread (0x10): MainThread;a (x.py:1);c (x.py:3) 1\n"
+        "thread (0x20): worker;d (x.py:4) 5\n"
+    )
+
+    def classify(thread: str, frames: list[str], line: str) -> str:
+        return frames[-1].split()[0]
+
+    found = split_samples(raw, tmp_path, {0x10: 2.0, 0x20: 1.0, 0x30: 0.5}, classify, ("b", "c", "d", "rest"))
+    # thread 0x30 was never sampled: its CPU goes under the last kind
+    assert found == {"b": 1.5, "c": 0.5, "d": 1.0, "rest": 0.5}
+
+
+def test_the_blob_reader_benchmark_reads_a_blob_whole_with_each_reader(tmp_path: Path) -> None:
+    with fake_upstream(tmp_path, [("bench/blob", 4 << 20)]) as upstream:
+        digest = layer_digest(upstream.url, "bench/blob")
+        rounds: list[int] = []
+        readings = measure(upstream.url, "bench/blob", digest, 2, lambda: rounds.append(1))
+    assert sorted(r.reader for r in readings) == sorted(READERS * 2) and len(rounds) == 4
+    assert all(r.cpu_per_gib > 0 and r.rate > 0 for r in readings)
