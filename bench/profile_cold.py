@@ -5,8 +5,9 @@
 One fake upstream and one reference proxy (from the checkout at DIR when given, e.g. an older commit
 unpacked with `git archive`, to compare), cold GETs as a client pulls (manifest, then the blob, curl to
 /dev/null) while py-spy (pip install -e '.[bench]'; it needs ptrace rights) samples every thread of the
-proxy. Each sample is put under one kind of work by its thread and innermost Python frame, and the
-proxy's CPU-seconds per GiB from /proc are split in those shares:
+proxy without pausing it (--nonblocking: pausing it adds system CPU of its own). Each sample is put
+under one kind of work by its thread and innermost Python frame, and the proxy's CPU-seconds per GiB
+from /proc are split in those shares:
 - hash: the hashing thread (sha256 over every byte);
 - file write: the writing thread's O_DIRECT system calls;
 - copy: bytes copied in user space (the reader's pieces, the writer's staging buffer);
@@ -147,7 +148,20 @@ def profile(source: Path | None, size: int, rounds: int) -> tuple[dict[str, floa
         raw = workdir / "profile.txt"
         rates = []
         sampler = subprocess.Popen(
-            [spy, "record", "-p", str(proxy.pid), "-o", str(raw), "-f", "raw", "--threads", "-r", "200"],
+            [
+                spy,
+                "record",
+                "-p",
+                str(proxy.pid),
+                "-o",
+                str(raw),
+                "-f",
+                "raw",
+                "--threads",
+                "--nonblocking",
+                "-r",
+                "200",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -4,10 +4,10 @@
 
 One fake upstream and one reference proxy that has pulled one manifest (now cached and in memory); `wrk
 -t2 -c32` asks for it by digest while py-spy (pip install -e '.[bench]'; it needs ptrace rights) samples
-the proxy. Each sample is put under one kind of work by its innermost Python frame (the C code a Python
-line calls, a system call or httptools' parser, counts under that line), and the proxy's CPU per request
-from /proc is split in those shares:
-- socket write: the one write of each answer (on loopback it also does the receiving side's TCP work);
+the proxy without pausing it (--nonblocking: pausing it adds system CPU of its own). The proxy's user and
+system CPU per request come from /proc. The system CPU is the kernel's (the socket write and read,
+polling); the user CPU is split in the shares of the samples outside the socket write, each under one
+kind of work by its innermost Python frame (the C code a Python line calls counts under that line):
 - HTTP parsing: httptools' callbacks building the request (uvicorn's protocol, its ASGI scope);
 - response head: uvicorn turning the ASGI start message into the head's bytes;
 - ASGI task and cycle: the task uvicorn starts per request and its cycle (the serving layer's limits);
@@ -85,7 +85,20 @@ def profile(seconds: int) -> tuple[dict[str, float], float, float]:
         measure(proxy, path, 1)  # warm-up
         raw = workdir / "profile.txt"
         sampler = subprocess.Popen(
-            [spy, "record", "-p", str(proxy.pid), "-o", str(raw), "-f", "raw", "--threads", "-r", "250"],
+            [
+                spy,
+                "record",
+                "-p",
+                str(proxy.pid),
+                "-o",
+                str(raw),
+                "-f",
+                "raw",
+                "--threads",
+                "--nonblocking",
+                "-r",
+                "250",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
