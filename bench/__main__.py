@@ -1,8 +1,8 @@
 """Every benchmark, side by side with its peers, in one run; the tables go into docs/benchmarks.md and the
 pictures into docs/bench/.
 
-    python -m bench                 # everything (about 15 minutes on 2 cores)
-    python -m bench --quick         # smaller sizes and fewer rounds (a few minutes)
+    python -m bench                 # everything (30 to 45 minutes on a shared 2-core machine)
+    python -m bench --quick         # smaller sizes and fewer rounds
     python -m bench --only proxy-blob proxy-manifest
     python -m bench --allure /tmp/allure3/node_modules/.bin/allure    # the reports' peer too
 
