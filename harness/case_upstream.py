@@ -28,6 +28,7 @@ class CaseUpstream:
         self.repositories: list[str] = []
         self._faults: list[str] = []
         self._outage = False
+        self.disturbed = False  # whether the case ever made the upstream fail (a fault or an outage)
 
     @property
     def url(self) -> str:
@@ -69,6 +70,7 @@ class CaseUpstream:
             raise IsolationError(f"a fault on {match.repository!r} would reach other cases")
         fault_id = self.upstream.add_fault(Fault(name, match, **options))  # type: ignore[arg-type]
         self._faults.append(fault_id)
+        self.disturbed = True
         return fault_id
 
     def clear(self, fault_id: str | None = None) -> None:
@@ -85,7 +87,7 @@ class CaseUpstream:
             if not self.exclusive:
                 raise IsolationError("only a case marked @pytest.mark.whole_upstream may refuse the whole port")
             self.upstream.set_outage("refused")
-            self._outage = True
+            self._outage = self.disturbed = True
         elif mode == "none":
             self.restore()
         else:

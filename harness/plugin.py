@@ -104,7 +104,7 @@ def case(request: pytest.FixtureRequest, pt_world: World) -> Iterator[Case]:
             yield current
         finally:
             current.close()
-            pt_world.between_cases()
+            pt_world.between_cases(disturbed=current.upstream.disturbed)
 
 
 @pytest.hookimpl(wrapper=True)

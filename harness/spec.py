@@ -68,6 +68,11 @@ OPTIONS: tuple[Option, ...] = (
         metavar="USER",
     ),
     Option("upstream_timeout", "the target's upstream timeout, in seconds", type="float", metavar="SECONDS"),
+    Option(
+        "peer_binary",
+        "distribution and zot targets: the program to run (distribution: Debian's docker-registry by default)",
+        metavar="PATH",
+    ),
     Option("nginx_manifest_cache", "nginx target: how long tags stay cached (rpardini's default: 0s)", metavar="TIME"),
     Option("seed", "seed for names and content", type="int"),
 )
@@ -93,6 +98,7 @@ class RunSpec:
     control_token: str | None = None
     upstream_user: str | None = None
     upstream_timeout: float | None = None
+    peer_binary: str | None = None
     nginx_manifest_cache: str | None = None
     seed: int = 0
 

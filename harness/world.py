@@ -94,11 +94,14 @@ class World:
             return nullcontext()
         return self._lock.hold(exclusive=exclusive)
 
-    def between_cases(self) -> None:
-        """An upstream of this worker's own is made healthy whatever a case left behind."""
+    def between_cases(self, *, disturbed: bool = False) -> None:
+        """An upstream of this worker's own is made healthy whatever a case left behind; after a case that made the
+        upstream fail (`disturbed`), the target forgets those failures too."""
         if not self.shared:
             self.upstream.clear_faults()
             self.upstream.set_outage("none")
+        if disturbed:
+            self.target.forget_upstream_failures()
 
     def new_namespace(self, rule_id: str) -> str:
         """A namespace of repositories for one case, unique across workers and runs on the same upstream."""

@@ -39,6 +39,7 @@ class Target(ABC):
     name: ClassVar[str]
     capabilities: frozenset[str] = frozenset()
     default_settle: ClassVar[str] = "probe"  # how cases wait for its cache, unless --settle says otherwise
+    runs_binary: ClassVar[bool] = False  # it runs the program --peer-binary names
 
     def __init__(self, spec: RunSpec) -> None:
         self.spec = spec
@@ -48,6 +49,8 @@ class Target(ABC):
         """Raise TargetError if `spec` asks this target for something it cannot do (run once, from RunSpec)."""
         if (spec.defects or spec.variants) and "defects" not in cls.capabilities:
             raise TargetError(f"--defect and --variant apply to --target reference only, not {cls.name}")
+        if spec.peer_binary is not None and not cls.runs_binary:
+            raise TargetError(f"--peer-binary applies to --target distribution or zot, not {cls.name}")
 
     @classmethod  # noqa: B027
     def preflight(cls, spec: RunSpec) -> None:
@@ -79,6 +82,10 @@ class Target(ABC):
 
         A probe that runs out says so (`complete` False): what never settles is for the case to observe."""
         return Settled("probe", True, 0.0)
+
+    def forget_upstream_failures(self) -> None:  # noqa: B027
+        """Called after a case that made the upstream fail: a proxy that remembers failures beyond the request
+        (zot's upstream client backs off per host) starts afresh here, so that no case meets another's faults."""
 
     def cache_dir(self) -> Path | None:
         """The directory the proxy caches in, where the harness can read it (capability `storage`)."""
