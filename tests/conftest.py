@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -26,3 +27,18 @@ def upstream() -> Iterator[FakeUpstream]:
     """A fake upstream on ephemeral loopback ports, empty and healthy."""
     with FakeUpstream() as fake:
         yield fake
+
+
+# Peers built from source (not in Debian, not in CI): their tests run when the program is named here.
+BUILT_PEERS = {"distribution-v3": "PULLTHROUGH_DISTRIBUTION_V3", "zot": "PULLTHROUGH_ZOT"}
+
+
+def need_built_peer(name: str) -> str:
+    """The path of a peer built from source, from its environment variable; skips the test without it, in CI too."""
+    variable = BUILT_PEERS[name]
+    path = os.environ.get(variable)
+    if not path:
+        pytest.skip(f"{name} is built from source, not installed: set {variable}=/path/to/its/binary to test it")
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        pytest.fail(f"{variable}={path}: no executable file there", pytrace=False)
+    return path

@@ -13,7 +13,7 @@ from fake_upstream import FakeUpstream, Image
 from harness.client import Answer, OciClient
 from harness.spec import RunSpec
 from harness.targets import TargetError, UpstreamInfo, make_target
-from harness.targets.distribution import DistributionTarget, render_config
+from harness.targets.distribution import DistributionTarget, environment, major_version, parse_version, render_config
 
 REPOSITORY = "team/app"
 USER = "alice"
@@ -149,3 +149,58 @@ def test_the_config_quotes_every_value() -> None:
     assert config["http"]["addr"] == "127.0.0.1:5100"
     anonymous = yaml.safe_load(render_config(UpstreamInfo("http://127.0.0.1:5101"), Path("/s"), 5100))
     assert anonymous["proxy"] == {"remoteurl": "http://127.0.0.1:5101"}
+
+
+def test_the_config_follows_the_major_version() -> None:
+    yaml = pytest.importorskip("yaml")
+    upstream = UpstreamInfo("http://127.0.0.1:5101", "alice", "pw")
+    two = yaml.safe_load(render_config(upstream, Path("/s"), 5100, major=2))
+    three = yaml.safe_load(render_config(upstream, Path("/s"), 5100, major=3))
+    assert "ttl" not in two["proxy"] and len(two["http"]["secret"]) == 32  # 2.8 hard-codes 7 days; warns without
+    assert three["proxy"] == {**two["proxy"], "ttl": "168h"}  # v3 takes the same 7 days as a key
+    assert "secret" not in three["http"]  # ignored by v3 in proxy mode
+    assert {k: v for k, v in two.items() if k not in ("http", "proxy")} == {
+        k: v for k, v in three.items() if k not in ("http", "proxy")
+    }
+    assert environment(2) == {} and environment(3) == {"OTEL_TRACES_EXPORTER": "none"}
+
+
+@pytest.mark.parametrize(
+    ("text", "release", "major"),
+    [
+        ("2.8.2+ds1", (2, 8, 2), 2),  # Debian
+        ("3.1.1", (3, 1, 1), 3),  # a release build
+        ("v3.1.1+unknown", (3, 1, 1), 3),  # `make binaries` (the Makefile loses the version it was given)
+        ("v3.0.0-rc.3", (3, 0, 0), 3),
+        ("4.0.0", (4, 0, 0), 4),
+        ("1.0.0", (1, 0, 0), None),
+        ("unknown", None, None),
+        ("3.1", None, None),
+        ("", None, None),
+        (None, None, None),
+    ],
+)
+def test_versions_are_read_as_builds_report_them(text: str | None, release: tuple[int, ...], major: int) -> None:
+    assert parse_version(text) == release
+    assert major_version(text) == major
+
+
+def _fake_registry(directory: Path, says: str) -> str:
+    """A program that answers --version as a registry build does (nothing else is asked of it here)."""
+    directory.mkdir()
+    program = directory / "registry"
+    program.write_text(f"#!/bin/sh\necho '{says}'\n")
+    program.chmod(0o755)
+    return str(program)
+
+
+def test_the_binary_given_is_the_one_asked(tmp_path: Path) -> None:
+    program = _fake_registry(tmp_path / "make", "registry github.com/distribution/distribution/v3 v3.1.1+unknown")
+    target = make_target(RunSpec(target="distribution", peer_binary=program))
+    assert target.version() == "v3.1.1+unknown"
+    DistributionTarget.preflight(target.spec)
+    silent = _fake_registry(tmp_path / "silent", "no version here")
+    with pytest.raises(TargetError, match="does not say which distribution"):
+        DistributionTarget.preflight(RunSpec(target="distribution", peer_binary=silent))
+    with pytest.raises(TargetError, match="no executable file there"):
+        DistributionTarget.preflight(RunSpec(target="distribution", peer_binary=str(tmp_path / "none")))
