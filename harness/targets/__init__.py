@@ -14,6 +14,7 @@ TARGETS = {
     "reference": "harness.targets.reference:ReferenceTarget",
     "distribution": "harness.targets.distribution:DistributionTarget",
     "nginx": "harness.targets.nginx:NginxTarget",
+    "zot": "harness.targets.zot:ZotTarget",
     "external": "harness.targets.external:ExternalTarget",
 }
 

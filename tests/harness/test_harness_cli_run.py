@@ -45,6 +45,7 @@ def test_bad_options_are_exit_2(tmp_path: Path) -> None:
     _one_line_usage_error(_run("--defect", "no-such-defect", *report), "no-such-defect")
     _one_line_usage_error(_run("-k", "NO-SUCH-RULE", "--in-process", "-n", "1", *report), "no scenario matches")
     _one_line_usage_error(_run("--target", "nginx", "--peer-binary", sys.executable, *report), "--peer-binary", "nginx")
+    _one_line_usage_error(_run("--target", "zot", *report), "--peer-binary PATH")
     missing = str(tmp_path / "no-such-registry")
     _one_line_usage_error(_run("--target", "distribution", "--peer-binary", missing, *report), missing, "no executable")
     assert not (tmp_path / "results.json").exists(), "a refused run writes nothing"
