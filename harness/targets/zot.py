@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 DEFAULT_UPSTREAM_TIMEOUT = 10.0
 _WRITE_MARGIN = 60.0  # zot's answer comes after the upstream's; the server's write deadline must outlast both
-_SETTLE_TIMEOUT = 10.0
+_SETTLE_TIMEOUT = 30.0  # as the other probes: it only costs time when a sync is really running
 _PORT_TIMEOUT = 5.0
 _STAGING = (".sync", ".uploads")  # where zot writes what is not in the cache yet
 _RELEASE = re.compile(r"v?(\d+\.\d+\.\d+)-0-g[0-9a-f]+")  # `git describe` of a tagged commit: its tag
