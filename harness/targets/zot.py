@@ -16,13 +16,14 @@ so the harness restarts zot after every case that made the upstream fail (`forge
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -138,8 +139,7 @@ class ZotTarget(Target):
         return self.storage
 
     def unverified(self) -> list[str]:
-        files = (path for path in self.storage.rglob("blobs/*/*") if not _STAGING_PART.intersection(path.parts))
-        return unverified((f"{path.parts[-2]}:{path.name}", path) for path in files if path.is_file())
+        return unverified((f"{path.parent.name}:{path.name}", path) for path in self._blob_files())
 
     def settle(self, client: OciClient, repository: str, digests: Sequence[str]) -> Settled:
         """Wait until each digest is in the repository's storage, or no sync is running for it any more.
@@ -183,12 +183,17 @@ class ZotTarget(Target):
         algorithm, _, hex_digest = digest.partition(":")
         return (self.storage / repository / "blobs" / algorithm / hex_digest).is_file()
 
+    def _blob_files(self) -> Iterator[Path]:
+        """Every `<repository>/blobs/<algorithm>/<hex>`, not looking into staging, which zot removes as we walk."""
+        for root, directories, files in os.walk(self.storage):
+            directories[:] = [name for name in directories if name not in _STAGING]
+            here = Path(root)
+            if here.parent.name == "blobs":
+                yield from (here / name for name in files)
+
     def _syncing(self, repository: str) -> bool:
         staging = self.storage / repository / ".sync"
         return staging.is_dir() and any(staging.iterdir())
-
-
-_STAGING_PART = frozenset(_STAGING)
 
 
 def render_config(

@@ -3,6 +3,7 @@ PULLTHROUGH_ZOT names a build (skipped without it: zot is built from source, and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import time
@@ -92,6 +93,24 @@ def test_it_needs_the_binary_named() -> None:
     with pytest.raises(SpecError, match="--target zot needs --peer-binary PATH"):
         RunSpec(target="zot")
     assert make_target(RunSpec(target="zot", peer_binary="/no/such/zot")).version() is None
+
+
+def test_the_cache_check_reads_every_repository_and_no_staging(tmp_path: Path) -> None:
+    """zot removes `.sync/<id>/` as a sync ends: the check must not walk into it (nor judge its partial files)."""
+    target = make_target(RunSpec(target="zot", peer_binary="/no/such/zot"))
+    assert isinstance(target, ZotTarget)
+    target._directory = tmp_path
+    good, bad = b"good", b"bad"
+    good_hex, bad_hex = hashlib.sha256(good).hexdigest(), hashlib.sha256(bad).hexdigest()
+    for repository in ("team/app", "library/deep/name"):
+        (tmp_path / "storage" / repository / "blobs" / "sha256").mkdir(parents=True)
+        (tmp_path / "storage" / repository / "blobs" / "sha256" / good_hex).write_bytes(good)
+    staged = tmp_path / "storage" / "team/app/.sync/1c59efef/team/app/blobs/sha256"
+    staged.mkdir(parents=True)
+    (staged / good_hex).write_bytes(b"half")
+    assert target.unverified() == []
+    (tmp_path / "storage" / "library/deep/name/blobs/sha256" / bad_hex).write_bytes(b"bad, cut")
+    assert target.unverified() == [f"sha256:{bad_hex}"]
 
 
 # ---- with a zot build ----------------------------------------------------------------------------
