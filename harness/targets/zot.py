@@ -174,6 +174,10 @@ class ZotTarget(Target):
 
     # ---- internals ------------------------------------------------------------------------------
 
+    @property
+    def pid(self) -> int | None:
+        return self._server.pid if self._server is not None else None
+
     def _running(self) -> ServerProcess:
         if self._server is None:
             raise TargetError("the zot target is not started")

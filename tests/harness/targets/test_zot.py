@@ -212,9 +212,10 @@ def test_a_kill_and_restart_keeps_the_storage_and_the_port(
     zot: ZotTarget, locked_upstream: FakeUpstream, image: Image
 ) -> None:
     assert set(_pull(zot)) == {200}
-    url = zot.url
+    url, pid = zot.url, zot.pid
+    assert pid is not None and Path(f"/proc/{pid}/exe").resolve() == Path(zot.spec.peer_binary or "").resolve()
     zot.restart(kill=True)
-    assert zot.url == url
+    assert zot.url == url and zot.pid not in (None, pid), "a new process, which the soak's probe must read"
     locked_upstream.set_outage("refused")
     assert set(_pull(zot)) == {200}
 
