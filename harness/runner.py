@@ -45,6 +45,13 @@ def pytest_args(spec: RunSpec) -> list[str]:
         str(ini),
         "--rootdir",
         str(suites),
+        # Only the plugins a run uses: autoloading every installed one (schemathesis, hypothesis, ...) cost each
+        # process a second of imports.
+        "--disable-plugin-autoload",
+        "-p",
+        "xdist.plugin",
+        "-p",
+        "harness.plugin",
         "-p",
         "no:cacheprovider",
         "-p",
