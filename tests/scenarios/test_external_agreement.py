@@ -20,6 +20,7 @@ from conftest import need_peer
 from scenario_runs import EXPECTATIONS, pullthrough_run
 
 from harness.poll import wait_until
+from harness.rules import RULES
 from harness.spec import RunSpec
 from harness.targets import UpstreamInfo, make_target
 from reports.model import Results, Verdict
@@ -108,23 +109,20 @@ def test_a_peer_started_by_hand_is_judged_as_its_own_target_records(tmp_path: Pa
     assert {case.id for case in external.cases} == {case.id for case in record.cases}
 
 
-def test_an_external_run_judges_the_same_with_one_worker_or_several(tmp_path: Path) -> None:
+def test_an_external_run_with_several_workers_judges_as_one_worker_does(tmp_path: Path) -> None:
+    """Workers sharing one upstream must not judge each other's cases. With one worker the reference proxy passes
+    every case (it did when this was written, and the proofs' clean run shows it), so several workers must too:
+    a case that meets another's outage or fault fails or deviates here. (The serial run itself cost CI minutes.)"""
     with _upstream(tmp_path, None) as upstream:
         proxy = make_target(RunSpec(target="reference", in_process=False))
         proxy.start(UpstreamInfo(upstream.url))
         try:
             args = ["--upstream-timeout", "1", "--settle", "quiet:0.3"]
-            one = _external(tmp_path / "one", upstream, proxy.url, *args, "-n", "1")
             several = _external(
-                tmp_path / "several", upstream, proxy.url, *args, "-n", str(min(4, os.cpu_count() or 2))
+                tmp_path / "several", upstream, proxy.url, *args, "-n", str(max(2, min(4, os.cpu_count() or 2)))
             )
         finally:
             proxy.stop()
-    by_id = {case.id: (case.verdict, case.label) for case in one.cases}
-    differing = [
-        f"{c.id}: -n 1 {by_id.get(c.id)}, -n several {(c.verdict, c.label)}"
-        for c in several.cases
-        if by_id.get(c.id) != (c.verdict, c.label)
-    ]
-    assert differing == []
-    assert all(case.verdict in (Verdict.PASS, Verdict.SKIP) for case in one.cases), "the reference proxy passes"
+    assert {case.rule for case in several.cases} == set(RULES), "the suite ran to the end"
+    judged = [f"{c.id}: {c.verdict} {c.label}" for c in several.cases if c.verdict not in (Verdict.PASS, Verdict.SKIP)]
+    assert judged == [], "with one worker, the reference proxy passes every case (or it does not apply)"
