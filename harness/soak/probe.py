@@ -30,6 +30,7 @@ class Reading:
     peak: int  # each process's peak resident bytes (VmHWM), summed
     fds: int  # open descriptors, summed
     processes: int
+    cpu: float = 0.0  # CPU seconds used so far (user and system), summed
     # What each descriptor is: a path, "pipe", or "tcp :local->:remote STATE" (so a leak says what leaked).
     descriptors: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
@@ -43,6 +44,7 @@ def read(pid: int) -> Reading | None:
     """`pid` and its descendants, now; None when the process is gone or /proc cannot be read."""
     pids = [pid, *descendants(pid)]
     rss = peak = fds = 0
+    cpu = 0.0
     counted = 0
     described: list[str] = []
     sockets = _sockets()
@@ -58,8 +60,18 @@ def read(pid: int) -> Reading | None:
         described += [_describe(_PROC / str(each) / "fd" / number, sockets) for number in numbers]
         rss += status.get("VmRSS", 0)
         peak += status.get("VmHWM", 0)
+        cpu += _cpu(each)
         counted += 1
-    return Reading(rss, peak, fds, counted, tuple(sorted(described))) if counted else None
+    return Reading(rss, peak, fds, counted, cpu, tuple(sorted(described))) if counted else None
+
+
+def _cpu(pid: int) -> float:
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rpartition(")")[2].split()  # state ppid ... utime (12th) stime (13th)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if len(fields) > 12 else 0.0
 
 
 def descendants(pid: int) -> list[int]:

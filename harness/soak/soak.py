@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import resource
 import secrets
 import tempfile
 import time
@@ -97,6 +98,7 @@ def run_soak(
         touch = _Touch(world.client(), images[0].path)
         touch()  # the baseline holds what one request leaves: an idle connection to the upstream, a token
         before = probe.read(pid) if pid is not None else None
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         with tempfile.TemporaryDirectory(prefix="pullthrough-soak-") as directory:
             engine = Engine(plan, Path(directory), _engine_settings(settings))
             watch = _Watch(pid)
@@ -120,6 +122,12 @@ def run_soak(
                 raise SoakError(str(error)) from None
             finally:
                 engine.stop()
+            # Locust (and the workers it waited for) is a child this process has waited for; the fake upstream
+            # runs here, in a thread; the proxy is read from /proc.
+            cpu = {
+                "clients": _cpu_seconds(resource.getrusage(resource.RUSAGE_CHILDREN), children),
+                "upstream_and_soak": _cpu_seconds(resource.getrusage(resource.RUSAGE_SELF), own),
+            }
             try:
                 result = engine.result()
             except EngineError as error:
@@ -147,6 +155,10 @@ def run_soak(
             "load_before": [round(value, 2) for value in load_before],
             "load_after": [round(value, 2) for value in os.getloadavg()],
             "cpus": os.cpu_count(),
+            "cpu_seconds": {
+                **({"proxy": round(resources.after.cpu - resources.before.cpu, 1)} if resources is not None else {}),
+                **cpu,
+            },
         },
         stats=result["stats"],
         tally=tally,
@@ -239,6 +251,10 @@ def _resources(pid: int, before: probe.Reading, watch: _Watch, touch: _Touch) ->
         after = probe.read(pid) or before
     assert after is not None
     return Resources(before=before, after=after, peak_rss=max(watch.rss, after.peak), peak_fds=watch.fds)
+
+
+def _cpu_seconds(now: resource.struct_rusage, then: resource.struct_rusage) -> float:
+    return round((now.ru_utime + now.ru_stime) - (then.ru_utime + then.ru_stime), 1)
 
 
 def _engine_settings(settings: SoakSettings) -> EngineSettings:

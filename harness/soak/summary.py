@@ -127,6 +127,8 @@ class Summary:
             rss, fds = r["rss_mib"], r["fds"]
             figures.add_row("proxy RSS (MiB)", f"{rss['before']} before, {rss['peak']} peak, {rss['after']} after")
             figures.add_row("proxy descriptors", f"{fds['before']} before, {fds['peak']} peak, {fds['after']} after")
+        if cpu := run.get("cpu_seconds"):
+            figures.add_row("CPU seconds", ", ".join(f"{who.replace('_', ' ')} {n:g}" for who, n in cpu.items()))
         verdict = (
             Text("✗ broken: " + "; ".join(self.broken), style="bold red")
             if self.broken

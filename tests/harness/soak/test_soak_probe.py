@@ -12,7 +12,7 @@ from harness.soak import probe
 
 def test_a_process_and_its_children_are_read() -> None:
     alone = probe.read(os.getpid())
-    assert alone is not None and alone.rss > 0 and alone.peak >= alone.rss and alone.fds > 0
+    assert alone is not None and alone.rss > 0 and alone.peak >= alone.rss and alone.fds > 0 and alone.cpu > 0
     child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
         assert child.pid in probe.descendants(os.getpid())
