@@ -228,16 +228,16 @@ def test_corrupt_a_manifest(upstream: FakeUpstream, http: httpx.Client, image: I
 
 def test_slow_limits_the_bandwidth(upstream: FakeUpstream, http: httpx.Client, image: Image) -> None:
     config = image.platforms[0].config
-    rate = 4 * config.size  # about a quarter of a second for the whole body
+    rate = config.size  # about a second for the whole body: far from a loaded machine's jitter
     upstream.add_fault("slow", Match(kind="blob", reference=config.digest), rate=rate, times=1)
     started = time.monotonic()
     response = http.get(f"/v2/team/app/blobs/{config.digest}")
     elapsed = time.monotonic() - started
     assert response.status_code == 200 and sha256(response.content) == config.digest
-    assert 0.2 <= elapsed < 3, elapsed
+    assert 0.9 <= elapsed < 5, elapsed
     started = time.monotonic()
     http.get(f"/v2/team/app/blobs/{config.digest}")
-    assert time.monotonic() - started < 0.2
+    assert time.monotonic() - started < 0.9
 
 
 def test_matching_by_method_kind_repository_and_reference(upstream: FakeUpstream, http: httpx.Client) -> None:

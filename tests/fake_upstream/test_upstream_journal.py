@@ -110,7 +110,8 @@ def test_a_big_journal_read_does_not_stall_the_registry() -> None:
                 worst = max(worst, time.monotonic() - started)
         reader.join()
         assert len(json.loads(read[0])) == count
-        assert worst < 0.5, f"a ping waited {worst:.2f}s while the journal was read"
+        # Unbounded, the read blocked the event loop 6 s; a loaded CI machine alone costs a ping half a second.
+        assert worst < 2.0, f"a ping waited {worst:.2f}s while the journal was read"
 
 
 def test_the_control_api_reads_after_a_cursor_and_by_repository(upstream: FakeUpstream, http: httpx.Client) -> None:
