@@ -36,6 +36,7 @@ class Case:
         self.started = time.time()
         self.checks: list[Check] = []
         self.notes: list[str] = []
+        self.states: list[str] = []  # the target's state at each check (Harbor: its endpoint's health)
         self.skipped: str | None = None
         self._start = self._mark = self.upstream.cursor()
 
@@ -80,6 +81,7 @@ class Case:
 
     def outage(self, mode: str) -> None:
         """`refused` (the whole port: the scenario needs @pytest.mark.whole_upstream), `reset`, `blackhole`, `none`."""
+        self.world.target.before_outage(mode)
         self.upstream.outage(mode)
 
     # ---- warming and settling --------------------------------------------------------------------
@@ -189,6 +191,9 @@ class Case:
         chosen = for_profile(expect, self.profile)
         check = Check(observation, chosen.text, chosen.accepts(observation), note)
         self.checks.append(check)
+        state = self.world.target.state()
+        if state is not None:
+            self.states.append(state)
         if not check.accepted:
             raise CheckMissed(check.message)
 
@@ -211,7 +216,7 @@ class Case:
                 client=list(self.client.exchanges), upstream=self.upstream_requests(since_start=True)
             ),
             step=decisive.step if decisive else "",
-            notes=list(self.notes),
+            notes=[*self.notes, *([f"target at each check: {', '.join(self.states)}"] if self.states else [])],
         )
 
     def close(self) -> None:

@@ -39,7 +39,8 @@ class Answer:
 
     @property
     def digest_header(self) -> str | None:
-        return self.headers.get("docker-content-digest")
+        """None when absent, or empty (Harbor sends `Docker-Content-Digest:` with no value on a GET by tag)."""
+        return self.headers.get("docker-content-digest") or None
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -203,7 +204,8 @@ class OciClient:
         if not realm:
             return None
         params = {k: v for k, v in challenge.items() if k in ("service", "scope")}
-        headers = {}
+        # The body is read raw (for digests), so ask for it uncompressed: Harbor gzips its token answers.
+        headers = {"Accept-Encoding": "identity"}
         if self._auth is not None:
             headers["Authorization"] = _basic(*self._auth)
         answer = self._send("GET", str(httpx.URL(realm, params=params)), headers, None)

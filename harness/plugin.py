@@ -155,11 +155,11 @@ def read_result(report: pytest.TestReport) -> CaseResult | None:
     return None
 
 
-def read_target(report: pytest.TestReport) -> dict[str, str | None] | None:
-    """The target's name, version and URL, as the worker that ran the case saw them."""
+def read_target(report: pytest.TestReport) -> dict[str, Any] | None:
+    """The target's name, version, URL and options, as the worker that ran the case saw them."""
     for name, value in report.user_properties:
         if name == TARGET_PROPERTY and isinstance(value, str):
-            described: dict[str, str | None] = json.loads(value)
+            described: dict[str, Any] = json.loads(value)
             return described
     return None
 

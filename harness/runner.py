@@ -16,6 +16,7 @@ from importlib.metadata import version
 from importlib.util import find_spec
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -80,6 +81,7 @@ def run_suites(spec: RunSpec, console: Console) -> Results:
         info,
         target_version=collector.target.get("version"),
         target_url=spec.proxy_url or collector.target.get("url"),
+        options={str(k): str(v) for k, v in (collector.target.get("options") or {}).items()},
     )
     return Results(run=info, cases=collector.results, rules=_catalogue({case.rule for case in collector.results}))
 
@@ -101,7 +103,7 @@ def _terminate_as_interrupt() -> Iterator[None]:
 class _Collector:
     def __init__(self) -> None:
         self.results: list[CaseResult] = []
-        self.target: dict[str, str | None] = {}
+        self.target: dict[str, Any] = {}
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         result = read_result(report)

@@ -74,6 +74,20 @@ OPTIONS: tuple[Option, ...] = (
         metavar="PATH",
     ),
     Option("nginx_manifest_cache", "nginx target: how long tags stay cached (rpardini's default: 0s)", metavar="TIME"),
+    Option("harbor_url", "harbor target: the running Harbor's URL", metavar="URL"),
+    Option("harbor_user", "harbor target: an administrator (password: $PULLTHROUGH_HARBOR_PASSWORD)", metavar="USER"),
+    Option(
+        "harbor_options",
+        "harbor target: a proxy-cache project option, e.g. proxy_cache_local_on_not_found=true (repeatable)",
+        type="list",
+        flag="--harbor-option",
+        metavar="NAME=VALUE",
+    ),
+    Option(
+        "upstream_host",
+        "the address the fake upstream listens on (one per worker), which the target must reach; default 127.0.0.1",
+        metavar="HOST",
+    ),
     Option("seed", "seed for names and content", type="int"),
 )
 
@@ -100,6 +114,10 @@ class RunSpec:
     upstream_timeout: float | None = None
     peer_binary: str | None = None
     nginx_manifest_cache: str | None = None
+    harbor_url: str | None = None
+    harbor_user: str = "admin"
+    harbor_options: tuple[str, ...] = ()
+    upstream_host: str = "127.0.0.1"
     seed: int = 0
 
     def __post_init__(self) -> None:

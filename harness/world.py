@@ -50,7 +50,7 @@ class World:
     def timeout(self) -> float:
         """T: the target's upstream timeout plus a margin; how long a request may take before it is a hang."""
         declared = self.target.upstream_timeout
-        return (declared if declared is not None else HANG_BOUND) + MARGIN
+        return (declared if declared is not None else HANG_BOUND) + MARGIN + self.target.slack
 
     @property
     def shared(self) -> bool:
@@ -68,10 +68,12 @@ class World:
             self._lock = UpstreamLock(self.spec.upstream_control_url)
         else:
             users = {self.credentials[0]: self.credentials[1]} if self.credentials else None
-            self.upstream = FakeUpstream(auth="token" if users else "none", users=users, seed=self.spec.seed).start()
+            self.upstream = FakeUpstream(
+                host=self.spec.upstream_host, auth="token" if users else "none", users=users, seed=self.spec.seed
+            ).start()
         user, password = self.credentials or (None, None)
         try:
-            self.target.start(UpstreamInfo(self.upstream.url, user, password))
+            self.target.start(UpstreamInfo(self.upstream.url, user, password, self.upstream))
             self._check_reachable()
         except BaseException:
             self._stop_upstream()
@@ -83,10 +85,11 @@ class World:
         finally:
             self._stop_upstream()
 
-    def describe_target(self) -> dict[str, str | None]:
+    def describe_target(self) -> dict[str, object]:
         if not hasattr(self, "_version"):
             self._version = self.target.version()
-        return {"name": self.target.name, "version": self._version, "url": self.target.url}
+        target = self.target
+        return {"name": target.name, "version": self._version, "url": target.url, "options": target.options()}
 
     def hold(self, *, exclusive: bool) -> AbstractContextManager[None]:
         """Room for one case: shared with other cases, or the whole upstream for itself when it is shared."""
@@ -102,6 +105,7 @@ class World:
             self.upstream.set_outage("none")
         if disturbed:
             self.target.forget_upstream_failures()
+        self.target.between_cases()
 
     def new_namespace(self, rule_id: str) -> str:
         """A namespace of repositories for one case, unique across workers and runs on the same upstream."""

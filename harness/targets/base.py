@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 from harness.settle import Settled
 
 if TYPE_CHECKING:
+    from fake_upstream import Upstream
     from harness.client import OciClient
     from harness.spec import RunSpec
 
@@ -26,6 +27,7 @@ class UpstreamInfo:
     url: str
     username: str | None = None
     password: str | None = None
+    upstream: Upstream | None = None  # the fake upstream itself, for a target that reads its journal
 
 
 class Target(ABC):
@@ -40,6 +42,7 @@ class Target(ABC):
     capabilities: frozenset[str] = frozenset()
     default_settle: ClassVar[str] = "probe"  # how cases wait for its cache, unless --settle says otherwise
     runs_binary: ClassVar[bool] = False  # it runs the program --peer-binary names
+    slack: ClassVar[float] = 0.0  # the target's own time on top of its upstream timeout, before an answer is late
 
     def __init__(self, spec: RunSpec) -> None:
         self.spec = spec
@@ -96,6 +99,20 @@ class Target(ABC):
         return []
 
     def version(self) -> str | None:
+        return None
+
+    def options(self) -> dict[str, str]:
+        """The target's own settings as it holds them (a Harbor project's options), for the results."""
+        return {}
+
+    def between_cases(self) -> None:  # noqa: B027
+        """Put the target back in the state every case starts from (Harbor: its endpoint healthy)."""
+
+    def before_outage(self, mode: str) -> None:  # noqa: B027
+        """Called before a case takes its upstream down (`refused`: the whole port); may wait for a safe moment."""
+
+    def state(self) -> str | None:
+        """What an observation depended on besides the request (Harbor: its endpoint's health), or None."""
         return None
 
     @property

@@ -25,13 +25,15 @@ class Run:
         return [c for c in self.results.cases if rule is None or c.rule == rule]
 
 
-def pullthrough_run(report_dir: Path, *args: str, env: dict[str, str] | None = None) -> Run:
+def pullthrough_run(
+    report_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = RUN_DEADLINE
+) -> Run:
     command = [sys.executable, "-m", "harness.cli", "run", "--report-dir", str(report_dir), *args]
     process = subprocess.run(
         command,
         capture_output=True,
         text=True,
-        timeout=RUN_DEADLINE,
+        timeout=timeout,
         env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
     path = report_dir / "results.json"
