@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -70,5 +71,6 @@ def predicate(text: str, test: Callable[[Observation], bool]) -> Expect:
 
 
 def by_profile(**expects: Expect) -> Mapping[str, Expect]:
-    """`by_profile(documented=served_cached(), harbor_2_14_docs=not_found())`."""
-    return {name.replace("_", "-").replace("2-14", "2.14"): expect for name, expect in expects.items()}
+    """`by_profile(documented=served_cached(), harbor_2_14_docs=not_found())`; a profile not named gets
+    `documented`'s."""
+    return {re.sub(r"^harbor-(\d+)-(\d+)-", r"harbor-\1.\2-", name.replace("_", "-")): e for name, e in expects.items()}

@@ -6,8 +6,9 @@ import pytest
 
 from fake_upstream import Image
 from harness.case import Case
-from harness.expect import by_profile, kinds, not_found, served_cached
-from reports.model import Kind, Observation
+from harness.expect import served_cached
+from harness.profiles import KEEPS_DELETED, deleted_upstream
+from reports.model import Observation
 from scenarios._cells import Cell, cells
 
 PLATFORMS = ("linux/amd64", "linux/arm64", "linux/arm/v7")
@@ -44,13 +45,8 @@ def test_index_deleted_upstream(case: Case, cell: Cell, deleted: str) -> None:
         case.upstream.delete_tag(image.repository, image.tag or "")
     else:
         case.upstream.delete_repository(image.repository)
-    by_tag = cell.what == "tag"
-    expect = by_profile(
-        documented=served_cached(),
-        harbor_2_14_docs=not_found() if by_tag else kinds(Kind.SERVED_CACHED, Kind.NOT_FOUND),
-    )
-    case.check(_child_or(case, image, cell), expect)
-    if case.profile == "documented":
+    case.check(_child_or(case, image, cell), deleted_upstream(cell.what))
+    if case.profile in KEEPS_DELETED:
         case.outage("reset")
         case.check(
             _child_or(case, image, cell),

@@ -6,8 +6,8 @@ import pytest
 
 from fake_upstream import Match
 from harness.case import Case
-from harness.expect import by_profile, kinds, not_found, predicate, served_cached
-from reports.model import Kind
+from harness.expect import predicate, served_cached
+from harness.profiles import KEEPS_DELETED, deleted_upstream
 from scenarios._cells import CACHED, Cell, observe_cell, relabel
 
 # More upstream requests than this for one client request is retrying in a loop.
@@ -60,13 +60,8 @@ def test_deleted_upstream(case: Case, cell: Cell, deleted: str) -> None:
         case.upstream.delete_tag(image.repository, image.tag or "")
     else:
         case.upstream.delete_repository(image.repository)
-    by_tag = cell.what == "tag"
-    expect = by_profile(
-        documented=served_cached(),
-        harbor_2_14_docs=not_found() if by_tag else kinds(Kind.SERVED_CACHED, Kind.NOT_FOUND),
-    )
-    case.check(observe_cell(case, image, cell), expect)
-    if case.profile == "documented":
+    case.check(observe_cell(case, image, cell), deleted_upstream(cell.what))
+    if case.profile in KEEPS_DELETED:
         case.outage("reset")
         case.check(
             observe_cell(case, image, cell),
