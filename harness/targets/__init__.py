@@ -16,6 +16,7 @@ TARGETS = {
     "nginx": "harness.targets.nginx:NginxTarget",
     "zot": "harness.targets.zot:ZotTarget",
     "external": "harness.targets.external:ExternalTarget",
+    "harbor": "harness.targets.harbor:HarborTarget",
 }
 
 
