@@ -81,7 +81,9 @@ class Case:
 
     def outage(self, mode: str) -> None:
         """`refused` (the whole port: the scenario needs @pytest.mark.whole_upstream), `reset`, `blackhole`, `none`."""
-        self.world.target.before_outage(mode)
+        note = self.world.target.before_outage(mode)
+        if note:
+            self.notes.append(note)
         self.upstream.outage(mode)
 
     # ---- warming and settling --------------------------------------------------------------------

@@ -23,7 +23,7 @@ import pytest
 from harness.case import Case
 from harness.rules import RULES
 from harness.spec import RunSpec, SpecError, add_pytest_options
-from harness.targets import TargetError
+from harness.targets import TARGETS, TargetError, target_class
 from harness.verdict import CheckMissed, Outcome, decide
 from harness.world import World
 from reports.model import CaseResult, Verdict
@@ -51,12 +51,15 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         marker = item.get_closest_marker("rule")
         if marker is not None:
             rule_id = marker.args[0]
             item.extra_keyword_matches.update({rule_id, rule_id.split("-")[0], case_id(item)})
+    target = config.getoption("pt_target", None)
+    if target in TARGETS and target_class(target).whole_upstream_last:
+        items.sort(key=lambda item: item.get_closest_marker("whole_upstream") is not None)  # stable: order kept
 
 
 def case_id(item: pytest.Item) -> str:

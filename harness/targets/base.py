@@ -43,6 +43,9 @@ class Target(ABC):
     default_settle: ClassVar[str] = "probe"  # how cases wait for its cache, unless --settle says otherwise
     runs_binary: ClassVar[bool] = False  # it runs the program --peer-binary names
     slack: ClassVar[float] = 0.0  # the target's own time on top of its upstream timeout, before an answer is late
+    # Cases that refuse the whole upstream port run after all others (Harbor: its endpoint's health checks must have
+    # been seen by then, so that an outage can be placed between them).
+    whole_upstream_last: ClassVar[bool] = False
 
     def __init__(self, spec: RunSpec) -> None:
         self.spec = spec
@@ -108,8 +111,10 @@ class Target(ABC):
     def between_cases(self) -> None:  # noqa: B027
         """Put the target back in the state every case starts from (Harbor: its endpoint healthy)."""
 
-    def before_outage(self, mode: str) -> None:  # noqa: B027
-        """Called before a case takes its upstream down (`refused`: the whole port); may wait for a safe moment."""
+    def before_outage(self, mode: str) -> str | None:
+        """Called before a case takes its upstream down (`refused`: the whole port); may wait for a safe moment, and
+        return a note for the case when it could not find one."""
+        return None
 
     def state(self) -> str | None:
         """What an observation depended on besides the request (Harbor: its endpoint's health), or None."""

@@ -44,6 +44,9 @@ class HarborTarget(Target):
     # A request held by the upstream for the whole timeout comes after Harbor's own probe and token requests,
     # which take seconds when many cases run at once.
     slack = 15.0
+    # The first health check of a new endpoint comes up to 300 s after it is made: by the end of a run (10 minutes or
+    # more) every worker has seen one, and a refused port waits at most for the one that is due.
+    whole_upstream_last = True
 
     def __init__(self, spec: RunSpec) -> None:
         super().__init__(spec)
@@ -54,6 +57,7 @@ class HarborTarget(Target):
         self.project: str | None = None
         self._options: dict[str, str] = {}
         self._version: str | None = None
+        self._healthy_since_case = False  # the endpoint seen healthy, and no case has used Harbor since
 
     @classmethod
     def check(cls, spec: RunSpec) -> None:
@@ -129,27 +133,31 @@ class HarborTarget(Target):
     # ---- the endpoint's health --------------------------------------------------------------------
 
     def between_cases(self) -> None:
-        """The cases before have their repositories removed (no case uses another's; the run's teardown is then
-        short), and the endpoint is healthy: after a refused port Harbor may have marked it unhealthy, and only the
-        next check (up to 300 s away) or `PUT {}` marks it healthy again."""
+        """The endpoint is healthy: after a refused port Harbor may have marked it unhealthy, and only the next check
+        (up to 300 s away) or `PUT {}` marks it healthy again. (The cases' repositories stay until the run's teardown:
+        no case uses another's, and deleting them between cases cost Harbor more than the run's teardown does.)"""
         api, registry_id = self._running()
-        project = self._running_project()
-        for repository in api.repositories(project):
-            api.delete_repository(project, repository)
-        if api.registry_status(registry_id) == "healthy":
+        if self._healthy_since_case:  # called after a case and again before the next: nothing happened between
             return
-        with self._own_check():
-            if not api.recheck_registry(registry_id):
-                raise TargetError(f"Harbor's endpoint {registry_id} stays unhealthy: it cannot reach the fake upstream")
+        if api.registry_status(registry_id) != "healthy":
+            with self._own_check():
+                if not api.recheck_registry(registry_id):
+                    raise TargetError(
+                        f"Harbor's endpoint {registry_id} stays unhealthy: it cannot reach the fake upstream"
+                    )
+        self._healthy_since_case = True
 
-    def before_outage(self, mode: str) -> None:
+    def before_outage(self, mode: str) -> str | None:
         """A whole-port outage only where no health check falls in it (a check then would mark the endpoint
         unhealthy, and Harbor would answer the case from its storage alone)."""
+        self._healthy_since_case = False
         if mode == "refused" and self._clock is not None:
-            self._clock.clear_of_checks(OUTAGE_WINDOW)
+            return self._clock.clear_of_checks(OUTAGE_WINDOW)
+        return None
 
     def state(self) -> str | None:
         api, registry_id = self._running()
+        self._healthy_since_case = False
         return f"endpoint {api.registry_status(registry_id)}"
 
     # ---- settling ---------------------------------------------------------------------------------

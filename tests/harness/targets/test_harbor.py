@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from harness.client import Answer
+from harness.runner import pytest_args
 from harness.spec import RunSpec, SpecError
 from harness.targets.harbor import PASSWORD_ENV, HarborTarget, _held, parse_options
+from harness.targets.harbor_api import HarborApi
 from harness.world import World
 
 URL = "http://harbor.test"
@@ -67,3 +70,54 @@ def test_the_options_reported_are_what_harbor_holds_and_what_it_dropped() -> Non
 def test_an_empty_digest_header_says_nothing() -> None:
     # Harbor answers a proxied GET by tag with `Docker-Content-Digest:` and no value.
     assert Answer("GET", URL, 200, {"docker-content-digest": ""}).digest_header is None
+
+
+def test_cases_that_refuse_the_whole_port_run_last_against_harbor() -> None:
+    def collected(target: str) -> list[tuple[str, bool]]:
+        items: list[tuple[str, bool]] = []
+
+        class Collector:
+            def pytest_collection_finish(self, session: pytest.Session) -> None:
+                items.extend((i.nodeid, i.get_closest_marker("whole_upstream") is not None) for i in session.items)
+
+        args = pytest_args(RunSpec(target="reference"))
+        code = pytest.main([*args, "--collect-only", "--pt-target", target], plugins=[Collector()])
+        assert code == pytest.ExitCode.OK
+        return items
+
+    harbor, reference = collected("harbor"), collected("reference")
+    assert sorted(harbor) == sorted(reference)
+    whole = [i for i, (_, refused) in enumerate(harbor) if refused]
+    assert whole and whole == list(range(len(harbor) - len(whole), len(harbor))), "whole-port cases last"
+    assert [item for item in harbor if not item[1]] == [item for item in reference if not item[1]], "else as before"
+    assert reference != harbor, "other targets keep the modules' order"
+
+
+class _Counting(httpx.MockTransport):
+    """Counts the target's calls; answers the endpoint's status as `status` says (not a stand-in for a verdict)."""
+
+    def __init__(self, status: list[str]) -> None:
+        self.paths: list[str] = []
+        super().__init__(self._answer)
+        self._status = status
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(f"{request.method} {request.url.path}")
+        if request.method == "PUT":
+            self._status[0] = "healthy"
+        return httpx.Response(200, json={"id": 3, "status": self._status[0]})
+
+
+def test_between_cases_asks_for_the_endpoints_health_once_and_mends_it() -> None:
+    status = ["healthy"]
+    transport = _Counting(status)
+    target = HarborTarget(RunSpec(target="harbor", harbor_url=URL))
+    target._api = HarborApi(URL, "admin", "x", transport=transport)
+    target._registry_id, target.project = 3, "p"
+    target.between_cases()
+    target.between_cases()  # after a case and before the next, with nothing between: no second question
+    assert transport.paths == ["GET /api/v2.0/registries/3"]
+    assert target.state() == "endpoint healthy"
+    status[0] = "unhealthy"  # a check fell in a case's refused port
+    target.between_cases()
+    assert transport.paths[-3:] == [f"{method} /api/v2.0/registries/3" for method in ("GET", "GET", "PUT")]
