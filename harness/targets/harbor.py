@@ -24,6 +24,7 @@ from harness.targets import harbor_settle
 from harness.targets.base import Target, TargetError, UpstreamInfo
 from harness.targets.harbor_api import HarborApi
 from harness.targets.harbor_health import HealthClock
+from harness.targets.harbor_reaper import Reaper
 
 if TYPE_CHECKING:
     from harness.client import OciClient
@@ -58,6 +59,8 @@ class HarborTarget(Target):
         self._options: dict[str, str] = {}
         self._version: str | None = None
         self._healthy_since_case = False  # the endpoint seen healthy, and no case has used Harbor since
+        self._reaper: Reaper | None = None
+        self._used: set[str] = set()  # repositories the current case asked for
 
     @classmethod
     def check(cls, spec: RunSpec) -> None:
@@ -84,7 +87,9 @@ class HarborTarget(Target):
         return self.spec.upstream_timeout or MINIMUM_TIMEOUT
 
     def path(self, repository: str) -> str:
-        return f"{self._running_project()}/{repository}"
+        project = self._running_project()
+        self._used.add(repository)
+        return f"{project}/{repository}"
 
     # ---- start and stop -----------------------------------------------------------------------------
 
@@ -112,6 +117,7 @@ class HarborTarget(Target):
             api.create_project(name, self._registry_id, wanted)
             held = api.project_metadata(name)
             self._options = _held(wanted, held)
+            self._reaper = Reaper(HarborApi(self.url, self.spec.harbor_user, os.environ.get(PASSWORD_ENV, "")), name)
         except BaseException:
             self.stop()
             raise
@@ -119,10 +125,13 @@ class HarborTarget(Target):
     def stop(self) -> None:
         """Remove what this target made, in the order Harbor allows; what it cannot remove is one line of error."""
         api, project, registry_id, name = self._api, self.project, self._registry_id, self._name
-        self._api = self._clock = None
+        reaper = self._reaper
+        self._api = self._clock = self._reaper = None
         self.project = self._registry_id = self._name = None
         if api is None:
             return
+        if reaper is not None:
+            reaper.stop(timeout=TEARDOWN_DEADLINE)
         try:
             if registry_id is None and name is not None:  # interrupted while Harbor was making it, perhaps
                 registry_id = next((int(r["id"]) for r in api.registries() if r.get("name") == name), None)
@@ -133,10 +142,13 @@ class HarborTarget(Target):
     # ---- the endpoint's health --------------------------------------------------------------------
 
     def between_cases(self) -> None:
-        """The endpoint is healthy: after a refused port Harbor may have marked it unhealthy, and only the next check
-        (up to 300 s away) or `PUT {}` marks it healthy again. (The cases' repositories stay until the run's teardown:
-        no case uses another's, and deleting them between cases cost Harbor more than the run's teardown does.)"""
+        """The repositories of the case before are deleted in the background (harbor_reaper), and the endpoint is
+        healthy: after a refused port Harbor may have marked it unhealthy, and only the next check (up to 300 s away)
+        or `PUT {}` marks it healthy again."""
         api, registry_id = self._running()
+        if self._reaper is not None and self._used:
+            self._reaper.delete(sorted(self._used))  # no case uses another's repositories
+            self._used.clear()
         if self._healthy_since_case:  # called after a case and again before the next: nothing happened between
             return
         if api.registry_status(registry_id) != "healthy":
