@@ -84,6 +84,7 @@ def test_rule_4_verdicts_are_the_claimed_profiles(path: Path) -> None:
             continue
         if case.step:  # a later step: "the cache keeps it", which only the profiles that keep a deleted copy check
             assert profile in KEEPS_DELETED, f"{case.id}: {profile} does not check {case.step!r}"
+            judged += 1
             continue
         what = case.params["cell"].split("-")[0]
         accepted = for_profile(deleted_upstream(what), profile).accepts(case.observation)
