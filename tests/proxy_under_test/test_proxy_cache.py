@@ -166,4 +166,6 @@ def test_manifests_held_in_memory_are_bounded_in_bytes(tmp_path: Path) -> None:
                 got = client.get(f"{proxy.url}/v2/team/app/manifests/{digest}", headers=ACCEPT)
                 assert got.status_code == 200 and sha256(got.content) == digest
             grown = _rss(proxy.process.pid) - before
-        assert grown < MANIFEST_MEMORY + (40 << 20), f"RSS grew {grown >> 20} MiB for 240 MB of manifests"
+        # The slack is the allocator's: freed 4 MB buffers kept in the read threads' arenas grew to 40 MiB on a
+        # loaded machine. Unbounded, the same pulls grow 240 MiB.
+        assert grown < MANIFEST_MEMORY + (64 << 20), f"RSS grew {grown >> 20} MiB for 240 MB of manifests"
