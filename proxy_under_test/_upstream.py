@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import hashlib
 import json
@@ -12,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+import anyio
 import httpx
 
 from oci_wire import MANIFEST_ACCEPT, MANIFEST_MEDIA_TYPES, is_digest_reference, parse_error_body
@@ -161,7 +161,9 @@ class Upstream:
     async def bounded(self, exchange: Awaitable[T]) -> T:
         """Run a whole exchange (token, retries, body) within the timeout."""
         try:
-            async with asyncio.timeout(self.timeout):
+            # anyio's cancellation, not asyncio.timeout's: httpcore shields its clean-up from anyio's only, and
+            # a request cut off mid-clean-up stays in the pool as active for ever (encode/httpcore#658, #830).
+            with anyio.fail_after(self.timeout):
                 return await exchange
         except TimeoutError:
             raise UpstreamFailure("timeout", f"upstream did not answer within {self.timeout:g} s") from None
