@@ -99,7 +99,7 @@ def test_a_peer_started_by_hand_is_judged_as_its_own_target_records(tmp_path: Pa
         target.start(UpstreamInfo(upstream.url, USER if password else None, password))
         try:
             timeout = target.upstream_timeout
-            args = ["--upstream-timeout", str(timeout if timeout is not None else 5.0), "-n", "auto"]
+            args = ["--upstream-timeout", str(timeout if timeout is not None else 5.0), "-n", "4"]
             if password:
                 args += ["--upstream-user", USER]
             external = _external(tmp_path, upstream, target.url, *args, password=password)

@@ -34,6 +34,9 @@ _NEIGHBOURS = {
     "no-cache-large-blobs": ("FRESH-2", "FRESH-3", "STALE-REFUSED"),
     "no-digest-header-cached": ("FRESH-5", "STALE-REFUSED"),
 }
+# Defects that keep the proxy from caching what the settle probe waits for: the probe would wait out its deadline
+# in every case (7 minutes for no-cache-large-blobs); the upstream falling quiet ends the wait, with the same cells.
+_SETTLE_QUIET = {"no-cache-large-blobs", "no-cache-config"}
 
 
 def _table() -> dict[str, dict[str, list[str]]]:
@@ -73,7 +76,8 @@ def test_each_defect_is_caught_where_the_table_says(tmp_path: Path, defect: str)
     rules = sorted(
         {case_id.split("[")[0] for case_id in expected} | {DEFECTS[defect].rule, *_NEIGHBOURS.get(defect, ())}
     )
-    run = _run(tmp_path, rules, "--defect", defect, subprocess=defect in _SUBPROCESS)
+    settle = ["--settle", "quiet"] if defect in _SETTLE_QUIET else []
+    run = _run(tmp_path, rules, "--defect", defect, *settle, subprocess=defect in _SUBPROCESS)
     cases = [case for case in run.cases() if case.rule in rules]
     assert cases, f"no case of {rules} ran"
     assert not [c.id for c in cases if c.verdict is Verdict.ERROR], run.stderr[-2000:]
