@@ -107,8 +107,9 @@ def test_drain_gives_running_requests_a_grace_then_cancels_them() -> None:
         await listener.start()
         loop = asyncio.get_running_loop()
         clients = [loop.run_in_executor(None, _send_and_wait, listener.port, path) for path in ("/quick", "/forever")]
-        while len(listener._http.tasks) < 2:  # both requests running
-            await asyncio.sleep(0.01)
+        async with asyncio.timeout(10):
+            while len(listener._http.tasks) < 2:  # both requests running: polled, with a deadline
+                await asyncio.sleep(0.01)
         await listener.drain(1.0)
         await listener.close()
         await asyncio.gather(*clients)

@@ -4,7 +4,6 @@ here, by name, instead of breaking a server somewhere at run time."""
 from __future__ import annotations
 
 import inspect
-import time
 
 import uvicorn
 from serving_helpers import Seen, Served, echo_app, get
@@ -12,6 +11,7 @@ from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
+from harness.poll import wait_until
 from serving import Connections, Limits
 from serving._uvicorn import HttpProtocols, _Protocol
 
@@ -55,10 +55,11 @@ def test_a_live_connection_has_the_attributes_the_limits_read() -> None:
         sock.sendall(get("/?sleep"))
         assert served.listener is not None
         protocols = served.listener._http.state.connections
-        deadline = time.monotonic() + 5
-        while not protocols or next(iter(protocols)).cycle is None:  # type: ignore[attr-defined]
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_until(
+            lambda: protocols and next(iter(protocols)).cycle is not None,  # type: ignore[attr-defined]
+            timeout=5,
+            what="the request cycle",
+        )
         protocol = next(iter(protocols))
         assert isinstance(protocol, _Protocol)
         for name in ("loop", "logger", "parser", "transport", "client", "flow", "cycle"):
