@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import shutil
 import string
 import subprocess
 import tempfile
@@ -28,8 +27,9 @@ from harness.poll import Timeout, wait_until
 from harness.settle import Settled
 from harness.targets._binary import given_binary
 from harness.targets._process import ServerProcess, free_port
+from harness.targets._served import ServedTarget
 from harness.targets._verify import unverified
-from harness.targets.base import Target, TargetError, UpstreamInfo
+from harness.targets.base import TargetError, UpstreamInfo
 
 if TYPE_CHECKING:
     from harness.client import OciClient
@@ -65,7 +65,7 @@ ${ttl}\
 )
 
 
-class DistributionTarget(Target):
+class DistributionTarget(ServedTarget):
     name = "distribution"
     capabilities = frozenset({"credentials", "restart", "logs", "storage"})
     runs_binary = True
@@ -78,16 +78,9 @@ class DistributionTarget(Target):
 
     def __init__(self, spec: RunSpec) -> None:
         super().__init__(spec)
-        self._directory: Path | None = None
-        self._server: ServerProcess | None = None
-        self._last_logs = ""
         self._settled_log = 0
         self._version: str | None = None
         self._major = 2
-
-    @property
-    def url(self) -> str:
-        return self._running().url
 
     @property
     def upstream_timeout(self) -> float | None:
@@ -109,27 +102,9 @@ class DistributionTarget(Target):
         port = free_port()
         config = self._directory / "config.yml"
         config.write_text(render_config(upstream, self.storage, port, major=self._major))
-        self._server = ServerProcess(
-            [binary, "serve", str(config)],
-            port=port,
-            log=self._directory / "registry.log",
-            env=environment(self._major),
-        )
         self._settled_log = 0
-        try:
-            self._start_server()
-        except TargetError:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        server, directory = self._server, self._directory
-        self._server = self._directory = None
-        if server is not None:
-            server.stop()
-            self._last_logs = server.logs()
-        if directory is not None:
-            shutil.rmtree(directory, ignore_errors=True)
+        log = self._directory / "registry.log"
+        self._launch(ServerProcess([binary, "serve", str(config)], port=port, log=log, env=environment(self._major)))
 
     def restart(self, *, kill: bool) -> None:
         """Stop (kill -9 with `kill`) and start again on the same storage and port.
@@ -183,19 +158,7 @@ class DistributionTarget(Target):
                 return None
         return self._version
 
-    def logs(self) -> str:
-        return self._server.logs() if self._server is not None else self._last_logs
-
     # ---- internals ------------------------------------------------------------------------------
-
-    @property
-    def pid(self) -> int | None:
-        return self._server.pid if self._server is not None else None
-
-    def _running(self) -> ServerProcess:
-        if self._server is None:
-            raise TargetError("the distribution target is not started")
-        return self._server
 
     def _start_server(self) -> None:
         """Start; a Go panic ends its log with a stack trace, so the error quotes the panic line instead."""

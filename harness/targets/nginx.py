@@ -16,8 +16,6 @@ import hashlib
 import os
 import pwd
 import re
-import shutil
-import socket
 import string
 import subprocess
 import tempfile
@@ -32,7 +30,8 @@ from harness.peers import PeerMissing, require_peer
 from harness.poll import Timeout, wait_until
 from harness.settle import Settled
 from harness.targets._process import ServerProcess, free_port
-from harness.targets.base import Target, TargetError, UpstreamInfo
+from harness.targets._served import ServedTarget
+from harness.targets.base import TargetError, UpstreamInfo
 
 if TYPE_CHECKING:
     from harness.client import OciClient
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
 _BINARY = "nginx"
 DEFAULT_UPSTREAM_TIMEOUT = 2.0
 _SETTLE_TIMEOUT = 30.0  # generous: it only costs time when a write is really pending
-_PORT_TIMEOUT = 5.0
 _NGINX_TIME = re.compile(r"^\d+(ms|s|m|h|d|w|M|y)?$")
 
 
@@ -172,7 +170,7 @@ http {
 )
 
 
-class NginxTarget(Target):
+class NginxTarget(ServedTarget):
     name = "nginx"
     capabilities = frozenset({"restart", "logs"})
 
@@ -191,13 +189,6 @@ class NginxTarget(Target):
         super().__init__(spec)
         self._timeout = spec.upstream_timeout or DEFAULT_UPSTREAM_TIMEOUT
         self._manifest_cache = spec.nginx_manifest_cache
-        self._directory: Path | None = None
-        self._server: ServerProcess | None = None
-        self._last_logs = ""
-
-    @property
-    def url(self) -> str:
-        return self._running().url
 
     @property
     def upstream_timeout(self) -> float | None:
@@ -220,31 +211,11 @@ class NginxTarget(Target):
         config = directory / "nginx.conf"
         config.write_text(self.render_config(upstream, directory, port))
         command = [binary, "-p", f"{directory}/", "-c", str(config), "-e", "stderr", "-g", "daemon off;"]
-        self._server = ServerProcess(command, port=port, log=directory / "nginx.log")
-        try:
-            self._server.start()
-        except TargetError:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        server, directory = self._server, self._directory
-        self._server = self._directory = None
-        if server is not None:
-            server.stop()
-        if directory is not None:
-            self._last_logs = _read_logs(directory)
-            shutil.rmtree(directory, ignore_errors=True)
+        self._launch(ServerProcess(command, port=port, log=directory / "nginx.log"))
 
     def restart(self, *, kill: bool) -> None:
         """Stop (kill -9 of the master and its workers with `kill`) and start again on the same cache and port."""
-        server = self._running()
-        server.stop(kill=kill)
-        try:
-            wait_until(lambda: _port_free(server.port), timeout=_PORT_TIMEOUT, what=f"port {server.port} freed")
-        except Timeout as error:
-            raise TargetError(str(error)) from None
-        server.start()
+        self._restart_on_same_port(kill=kill)
 
     def settle(self, client: OciClient, repository: str, digests: Sequence[str]) -> Settled:
         """Wait while nginx is still writing the cache file of one of the digests.
@@ -293,15 +264,6 @@ class NginxTarget(Target):
 
     # ---- internals ------------------------------------------------------------------------------
 
-    @property
-    def pid(self) -> int | None:
-        return self._server.pid if self._server is not None else None
-
-    def _running(self) -> ServerProcess:
-        if self._server is None:
-            raise TargetError("the nginx target is not started")
-        return self._server
-
     def _writing(self, repository: str, digest: str) -> bool:
         """A temp file of the blob's or the manifest's URI (key `$uri`, levels 1:2) is there, but no cache file."""
         for kind in ("blobs", "manifests"):
@@ -334,13 +296,3 @@ def _require_binary() -> str:
         return require_peer(_BINARY)
     except PeerMissing as missing:
         raise TargetError(str(missing)) from None
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True

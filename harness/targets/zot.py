@@ -18,8 +18,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -33,8 +31,9 @@ from harness.poll import Timeout, wait_until
 from harness.settle import Settled
 from harness.targets._binary import given_binary
 from harness.targets._process import ServerProcess, free_port
+from harness.targets._served import ServedTarget
 from harness.targets._verify import unverified
-from harness.targets.base import Target, TargetError, UpstreamInfo
+from harness.targets.base import TargetError, UpstreamInfo
 
 if TYPE_CHECKING:
     from harness.client import OciClient
@@ -43,12 +42,11 @@ if TYPE_CHECKING:
 DEFAULT_UPSTREAM_TIMEOUT = 10.0
 _WRITE_MARGIN = 60.0  # zot's answer comes after the upstream's; the server's write deadline must outlast both
 _SETTLE_TIMEOUT = 30.0  # as the other probes: it only costs time when a sync is really running
-_PORT_TIMEOUT = 5.0
 _STAGING = (".sync", ".uploads")  # where zot writes what is not in the cache yet
 _RELEASE = re.compile(r"v?(\d+\.\d+\.\d+)-0-g[0-9a-f]+")  # `git describe` of a tagged commit: its tag
 
 
-class ZotTarget(Target):
+class ZotTarget(ServedTarget):
     name = "zot"
     capabilities = frozenset({"credentials", "restart", "logs", "storage"})
     runs_binary = True
@@ -71,14 +69,7 @@ class ZotTarget(Target):
     def __init__(self, spec: RunSpec) -> None:
         super().__init__(spec)
         self._timeout = spec.upstream_timeout or DEFAULT_UPSTREAM_TIMEOUT
-        self._directory: Path | None = None
-        self._server: ServerProcess | None = None
-        self._last_logs = ""
         self._version: str | None = None
-
-    @property
-    def url(self) -> str:
-        return self._running().url
 
     @property
     def upstream_timeout(self) -> float:
@@ -104,31 +95,11 @@ class ZotTarget(Target):
         port = free_port()
         config = directory / "config.json"
         config.write_text(json.dumps(render_config(upstream, self.storage, port, self._timeout, credentials)))
-        self._server = ServerProcess([binary, "serve", str(config)], port=port, log=directory / "zot.log")
-        try:
-            self._server.start()
-        except TargetError:
-            self.stop()
-            raise
-
-    def stop(self) -> None:
-        server, directory = self._server, self._directory
-        self._server = self._directory = None
-        if server is not None:
-            server.stop()
-            self._last_logs = server.logs()
-        if directory is not None:
-            shutil.rmtree(directory, ignore_errors=True)
+        self._launch(ServerProcess([binary, "serve", str(config)], port=port, log=directory / "zot.log"))
 
     def restart(self, *, kill: bool) -> None:
         """Stop (kill -9 with `kill`) and start again on the same storage and port: a fresh upstream client."""
-        server = self._running()
-        server.stop(kill=kill)
-        try:
-            wait_until(lambda: _port_free(server.port), timeout=_PORT_TIMEOUT, what=f"port {server.port} freed")
-        except Timeout as error:
-            raise TargetError(str(error)) from None
-        server.start()
+        self._restart_on_same_port(kill=kill)
 
     def forget_upstream_failures(self) -> None:
         """A new process: the only way to clear the per-host backoff and Retry-After that zot's client keeps."""
@@ -169,19 +140,7 @@ class ZotTarget(Target):
             self._version = release(build) if build is not None else None
         return self._version
 
-    def logs(self) -> str:
-        return self._server.logs() if self._server is not None else self._last_logs
-
     # ---- internals ------------------------------------------------------------------------------
-
-    @property
-    def pid(self) -> int | None:
-        return self._server.pid if self._server is not None else None
-
-    def _running(self) -> ServerProcess:
-        if self._server is None:
-            raise TargetError("the zot target is not started")
-        return self._server
 
     def _stored(self, repository: str, digest: str) -> bool:
         algorithm, _, hex_digest = digest.partition(":")
@@ -264,13 +223,3 @@ def release(build: dict[str, str]) -> str | None:
 def _duration(seconds: float) -> str:
     """A Go duration: whole milliseconds."""
     return f"{round(seconds * 1000)}ms"
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
