@@ -79,6 +79,19 @@ def split(raw: Path, source: Path, spent: dict[int, float]) -> dict[str, float]:
     return split_samples(raw, source, spent, kind, KINDS)
 
 
+@contextmanager
+def sampling(spy: str, pid: int, out: Path, *, rate: int) -> Iterator[None]:
+    """py-spy samples every thread of `pid` into `out` (raw format) while the block runs, without pausing it."""
+    command = [spy, "record", "-p", str(pid), "-o", str(out), "-f", "raw", "--threads", "--nonblocking"]
+    sampler = subprocess.Popen([*command, "-r", str(rate)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1)  # py-spy attaches; it says nothing when it has, so this is a margin, not a synchronisation
+        yield
+    finally:
+        sampler.send_signal(signal.SIGINT)
+        sampler.wait(timeout=60)
+
+
 def split_samples(
     raw: Path, source: Path, spent: dict[int, float], classify: Classifier, kinds: Sequence[str]
 ) -> dict[str, float]:
@@ -147,35 +160,13 @@ def profile(source: Path | None, size: int, rounds: int) -> tuple[dict[str, floa
         wait_idle(upstream.control_url)
         raw = workdir / "profile.txt"
         rates = []
-        sampler = subprocess.Popen(
-            [
-                spy,
-                "record",
-                "-p",
-                str(proxy.pid),
-                "-o",
-                str(raw),
-                "-f",
-                "raw",
-                "--threads",
-                "--nonblocking",
-                "-r",
-                "200",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            time.sleep(1)  # py-spy attaches
+        with sampling(spy, proxy.pid, raw, rate=200):
             before = thread_cpu(proxy.pid)
             for repository, _ in images:
                 wait_idle(upstream.control_url)
                 rates.append(curl_speed(f"{proxy.url}/v2/{repository}/blobs/{digests[repository]}", size))
             wait_idle(upstream.control_url)
             after = thread_cpu(proxy.pid)
-        finally:
-            sampler.send_signal(signal.SIGINT)
-            sampler.wait(timeout=60)
         zero = Cpu(0, 0)
         spent = {tid: (used - before.get(tid, (name, zero))[1]).total for tid, (name, used) in after.items()}
         gib = size * rounds / _GIB

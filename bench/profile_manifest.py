@@ -21,10 +21,7 @@ kind of work by its innermost Python frame (the C code a Python line calls count
 from __future__ import annotations
 
 import argparse
-import signal
-import subprocess
 import tempfile
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -33,7 +30,7 @@ import httpx
 from bench._proc import Cpu, cpu, thread_cpu
 from bench._report import Section, Timer, table
 from bench._servers import MANIFEST_ACCEPT, fake_upstream, manifest_digest, reference_proxy, require, which
-from bench.profile_cold import split_samples
+from bench.profile_cold import sampling, split_samples
 from bench.proxy_manifest import measure
 
 KINDS = (
@@ -84,32 +81,10 @@ def profile(seconds: int) -> tuple[dict[str, float], float, float]:
         httpx.get(proxy.url + path, headers={"Accept": MANIFEST_ACCEPT}, timeout=30).raise_for_status()
         measure(proxy, path, 1)  # warm-up
         raw = workdir / "profile.txt"
-        sampler = subprocess.Popen(
-            [
-                spy,
-                "record",
-                "-p",
-                str(proxy.pid),
-                "-o",
-                str(raw),
-                "-f",
-                "raw",
-                "--threads",
-                "--nonblocking",
-                "-r",
-                "250",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            time.sleep(1)  # py-spy attaches
+        with sampling(spy, proxy.pid, raw, rate=250):
             before, whole = thread_cpu(proxy.pid), cpu(proxy.pid)
             rate, cost = measure(proxy, path, seconds)
             after, used = thread_cpu(proxy.pid), cpu(proxy.pid) - whole
-        finally:
-            sampler.send_signal(signal.SIGINT)
-            sampler.wait(timeout=60)
         zero = Cpu(0, 0)
         user = {tid: (now - before.get(tid, (name, zero))[1]).user for tid, (name, now) in after.items()}
         shares = split_samples(raw, Path(__file__).resolve().parents[1], user, kind, KINDS)
